@@ -1,0 +1,195 @@
+// Package config reads Protect's settings from environment variables. Every
+// variable is checked at start: a missing or malformed value stops the
+// program with a message naming the variable and what it expects.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds the settings of one process.
+type Config struct {
+	DatabaseURL string
+	RedisURL    string
+	HTTPAddr    string
+	// PublicURL is the base URL Twilio reaches this gateway on (scheme, host,
+	// optional port and path prefix, no trailing slash). Webhook URLs given to
+	// Twilio and signature checks both use it, so a proxy in front does not
+	// break validation.
+	PublicURL string
+	Timezone  *time.Location
+
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	// TwilioAPIURL points twilio-go at a Twilio-compatible API instead of
+	// Twilio's own; empty means Twilio, or the built-in sandbox when no
+	// credentials are set.
+	TwilioAPIURL string
+
+	WorkerConcurrency int
+	LogLevel          string
+	LogFormat         string
+	// AllowTestNumbers accepts the 07700 900xxx drama range as mobiles. It is
+	// on by default only with the sandbox.
+	AllowTestNumbers bool
+	// SessionKey signs console sessions; generated at start when empty, which
+	// logs everybody out at each restart.
+	SessionKey string
+}
+
+// Sandbox reports whether no Twilio credentials are set, in which case the
+// gateway talks to its built-in Twilio sandbox.
+func (c *Config) Sandbox() bool { return c.TwilioAccountSID == "" && c.TwilioAuthToken == "" }
+
+// Sandbox credentials: fixed, documented and useless against real Twilio.
+const (
+	SandboxAccountSID = "ACsandbox00000000000000000000000000"
+	SandboxAuthToken  = "sandbox-auth-token"
+)
+
+// Var documents one environment variable; the README table is generated
+// from the same list so they never disagree.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every variable Protect reads.
+var Vars = []Var{
+	{"PROTECT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/protect?sslmode=disable", "PostgreSQL connection URL (the system of record)."},
+	{"PROTECT_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL for queues, rate limits and short-lived state."},
+	{"PROTECT_HTTP_ADDR", "127.0.0.1:8080", "host:port the HTTP server listens on."},
+	{"PROTECT_PUBLIC_URL", "http://127.0.0.1:8080", "Public base URL Twilio uses to reach the gateway; webhook signatures are checked against it."},
+	{"PROTECT_TIMEZONE", "Europe/London", "IANA time zone for calling windows and reports."},
+	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC...). Empty together with the token: use the built-in sandbox."},
+	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token; also checks X-Twilio-Signature."},
+	{"PROTECT_TWILIO_API_URL", "", "Base URL of a Twilio-compatible API to use instead of Twilio (for example a sandbox run apart)."},
+	{"PROTECT_WORKER_CONCURRENCY", "20", "Asynq worker goroutines per process (1-1000)."},
+	{"PROTECT_LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"PROTECT_LOG_FORMAT", "text", "text or json."},
+	{"PROTECT_ALLOW_TEST_NUMBERS", "true with the sandbox, else false", "Accept 07700 900xxx test numbers as mobiles."},
+	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
+}
+
+// Load reads the configuration from the environment.
+func Load() (*Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup reads the configuration through lookup, for tests.
+func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
+	get := func(name string) string {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		for _, v := range Vars {
+			if v.Name == name && !strings.Contains(v.Default, " ") {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	bad := func(name, expected, got string) {
+		errs = append(errs, fmt.Errorf("%s: expected %s, got %q", name, expected, got))
+	}
+
+	c := &Config{
+		DatabaseURL:      get("PROTECT_DATABASE_URL"),
+		RedisURL:         get("PROTECT_REDIS_URL"),
+		HTTPAddr:         get("PROTECT_HTTP_ADDR"),
+		PublicURL:        strings.TrimRight(get("PROTECT_PUBLIC_URL"), "/"),
+		TwilioAccountSID: get("TWILIO_ACCOUNT_SID"),
+		TwilioAuthToken:  get("TWILIO_AUTH_TOKEN"),
+		TwilioAPIURL:     strings.TrimRight(get("PROTECT_TWILIO_API_URL"), "/"),
+		LogLevel:         strings.ToLower(get("PROTECT_LOG_LEVEL")),
+		LogFormat:        strings.ToLower(get("PROTECT_LOG_FORMAT")),
+		SessionKey:       get("PROTECT_SESSION_KEY"),
+	}
+
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("PROTECT_DATABASE_URL", "a postgres:// URL", c.DatabaseURL)
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("PROTECT_REDIS_URL", "a redis:// URL", c.RedisURL)
+	}
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+		bad("PROTECT_HTTP_ADDR", "host:port, for example 127.0.0.1:8080", c.HTTPAddr)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		bad("PROTECT_PUBLIC_URL", "an absolute http(s) URL without query, for example https://protect.example.nhs.uk", c.PublicURL)
+	}
+	if c.TwilioAPIURL != "" {
+		if u, err := url.Parse(c.TwilioAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PROTECT_TWILIO_API_URL", "an absolute http(s) URL", c.TwilioAPIURL)
+		}
+	}
+	tz := get("PROTECT_TIMEZONE")
+	if loc, err := time.LoadLocation(tz); err != nil {
+		bad("PROTECT_TIMEZONE", "an IANA time zone such as Europe/London", tz)
+	} else {
+		c.Timezone = loc
+	}
+	switch {
+	case c.TwilioAccountSID == "" && c.TwilioAuthToken == "":
+	case c.TwilioAccountSID == "" || c.TwilioAuthToken == "":
+		errs = append(errs, errors.New("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both, or neither to use the sandbox"))
+	case !strings.HasPrefix(c.TwilioAccountSID, "AC") || len(c.TwilioAccountSID) != 34:
+		bad("TWILIO_ACCOUNT_SID", "an account SID: AC followed by 32 characters", "AC…")
+	}
+	wc := get("PROTECT_WORKER_CONCURRENCY")
+	if n, err := strconv.Atoi(wc); err != nil || n < 1 || n > 1000 {
+		bad("PROTECT_WORKER_CONCURRENCY", "a whole number from 1 to 1000", wc)
+	} else {
+		c.WorkerConcurrency = n
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("PROTECT_LOG_LEVEL", "debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("PROTECT_LOG_FORMAT", "text or json", c.LogFormat)
+	}
+	c.AllowTestNumbers = c.Sandbox()
+	if v := get("PROTECT_ALLOW_TEST_NUMBERS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("PROTECT_ALLOW_TEST_NUMBERS", "true or false", v)
+		}
+		c.AllowTestNumbers = b
+	}
+	if c.SessionKey != "" && len(c.SessionKey) < 32 {
+		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// AccountSID returns the Twilio account in use: the configured one, or the
+// sandbox's.
+func (c *Config) AccountSID() string {
+	if c.Sandbox() {
+		return SandboxAccountSID
+	}
+	return c.TwilioAccountSID
+}
+
+// AuthToken returns the Twilio auth token in use.
+func (c *Config) AuthToken() string {
+	if c.Sandbox() {
+		return SandboxAuthToken
+	}
+	return c.TwilioAuthToken
+}
+
+// WebhookURL joins the public base URL and a path.
+func (c *Config) WebhookURL(path string) string { return c.PublicURL + path }

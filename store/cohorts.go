@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Cohort is a named list of patients to contact.
+type Cohort struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+	Members   int
+}
+
+// EnsureCohort returns the cohort with that name, creating it if needed.
+func (s *Store) EnsureCohort(ctx context.Context, name string) (Cohort, error) {
+	var c Cohort
+	err := s.pool.QueryRow(ctx, `INSERT INTO cohorts (name) VALUES ($1)
+		ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+		RETURNING id, name, created_at`, name).Scan(&c.ID, &c.Name, &c.CreatedAt)
+	if err != nil {
+		return c, fmt.Errorf("ensure cohort: %w", err)
+	}
+	return c, nil
+}
+
+// CohortByName finds a cohort and counts its members.
+func (s *Store) CohortByName(ctx context.Context, name string) (Cohort, error) {
+	var c Cohort
+	err := s.pool.QueryRow(ctx, `SELECT c.id, c.name, c.created_at,
+			(SELECT count(*) FROM cohort_members m WHERE m.cohort_id = c.id)
+		FROM cohorts c WHERE c.name = $1`, name).Scan(&c.ID, &c.Name, &c.CreatedAt, &c.Members)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, fmt.Errorf("cohort %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("cohort %q: %w", name, err)
+	}
+	return c, nil
+}
