@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/protectnow/protect/app"
+	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/store"
+)
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError{"migrate takes no arguments"}
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
+}
+
+// openRuntime loads the configuration and opens the runtime.
+func openRuntime(ctx context.Context, stderr io.Writer) (*app.Runtime, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	logger := app.NewLogger(stderr, cfg)
+	return app.Open(ctx, cfg, logger)
+}
