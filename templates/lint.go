@@ -66,14 +66,17 @@ type LintOptions struct {
 
 // Warning is one thing a comms lead should know about a template.
 type Warning struct {
-	Code     WarningCode
+	// Code identifies the kind of warning.
+	Code WarningCode
+	// Severity says how much it matters.
 	Severity Severity
 	// Message is plain English, ready to show.
 	Message string
 	// Offset is the byte offset in the body the warning is about, or -1
-	// when it is about the whole body. Line and Column are 1-based, and 0
-	// when Offset is -1.
-	Offset       int
+	// when it is about the whole body.
+	Offset int
+	// Line and Column locate Offset, 1-based, counting characters; both
+	// are 0 when Offset is -1.
 	Line, Column int
 	// Text is the offending text (the link, the character), if any.
 	Text string
@@ -122,9 +125,9 @@ func lintSMS(body, measured string, opts LintOptions) []Warning {
 	if strings.TrimSpace(measured) == "" {
 		ws = append(ws, wholeBody(CodeEmpty, SeverityWarning, "with the sample values the message is empty"))
 	}
-	max := opts.MaxFragments
-	if max <= 0 {
-		max = DefaultMaxFragments
+	limit := opts.MaxFragments
+	if limit <= 0 {
+		limit = DefaultMaxFragments
 	}
 	count := CountSMS(measured)
 
@@ -162,10 +165,10 @@ func lintSMS(body, measured string, opts LintOptions) []Warning {
 		}
 		ws = append(ws, wholeBody(CodeUnicode, SeverityWarning, msg))
 	}
-	if count.Fragments > max {
+	if count.Fragments > limit {
 		ws = append(ws, wholeBody(CodeSMSLength, SeverityWarning, fmt.Sprintf(
 			"the message takes %d parts (%d %s units), more than the maximum of %d; every part is charged and long texts are less likely to be read",
-			count.Fragments, count.Units, count.Encoding, max)))
+			count.Fragments, count.Units, count.Encoding, limit)))
 	}
 	return ws
 }
@@ -184,13 +187,13 @@ func lintVoice(body, measured string, opts LintOptions) []Warning {
 	d := EstimateSpeech(spoken)
 	ws = append(ws, wholeBody(CodeSpeechDuration, SeverityInfo, fmt.Sprintf(
 		"takes about %s to say at a slow, clear %d words a minute", roundSeconds(d), SpeechWordsPerMinute)))
-	max := opts.MaxSpeech
-	if max <= 0 {
-		max = DefaultMaxSpeech
+	limit := opts.MaxSpeech
+	if limit <= 0 {
+		limit = DefaultMaxSpeech
 	}
-	if d > max {
+	if d > limit {
 		ws = append(ws, wholeBody(CodeSpeechLength, SeverityWarning, fmt.Sprintf(
-			"takes about %s to say, more than the maximum of %s; split it or cut it so listeners can follow", roundSeconds(d), roundSeconds(max))))
+			"takes about %s to say, more than the maximum of %s; split it or cut it so listeners can follow", roundSeconds(d), roundSeconds(limit))))
 	}
 	return ws
 }

@@ -60,6 +60,7 @@ func (k PartKind) String() string {
 
 // Part is one piece of a parsed body.
 type Part struct {
+	// Kind says which of the fields below are used.
 	Kind PartKind
 	// Name is the normalised placeholder or flag name; empty for PartText.
 	Name string

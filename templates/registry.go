@@ -91,6 +91,7 @@ const (
 type Placeholder struct {
 	// Name is the normalised name (see NormaliseName).
 	Name string
+	// Kind says whether the placeholder is a value or a yes/no flag.
 	Kind Kind
 	// Description tells a comms lead what the value will be.
 	Description string
@@ -257,6 +258,7 @@ type Problem struct {
 
 // CheckError lists every problem Check found, in order of first use.
 type CheckError struct {
+	// Problems has at least one entry.
 	Problems []Problem
 }
 

@@ -30,18 +30,21 @@ const (
 
 // UnicodeChar is one character that forced a message into UCS-2.
 type UnicodeChar struct {
+	// Rune is the character; U+FFFD for a byte that is not valid UTF-8.
 	Rune rune
 	// Offset is the byte offset of the character in the counted text.
 	Offset int
 	// Replacement is the suggested GSM-7 text, when HasReplacement is
 	// true. An empty Replacement with HasReplacement true means "remove
 	// it" (zero-width and other invisible characters).
-	Replacement    string
+	Replacement string
+	// HasReplacement reports whether a replacement is suggested.
 	HasReplacement bool
 }
 
 // SMSCount is the size of an SMS as carriers count it.
 type SMSCount struct {
+	// Encoding is GSM7 unless some character forces UCS2.
 	Encoding Encoding
 	// Characters is the number of Unicode code points.
 	Characters int
