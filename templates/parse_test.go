@@ -43,6 +43,10 @@ func TestParse(t *testing.T) {
 			{Kind: PartPlaceholder, Name: "name", Offset: 1},
 			{Kind: PartText, Text: ")", Offset: 9},
 		}},
+		{"longer runs keep the extra brackets as text", "0((((A))", []Part{
+			{Kind: PartText, Text: "0(("},
+			{Kind: PartPlaceholder, Name: "a", Offset: 3},
+		}},
 		{"single brackets are text", "Call (01603) 123456 :)", []Part{{Kind: PartText, Text: "Call (01603) 123456 :)"}}},
 		{"lone closing pair is text", "Hi)) there", []Part{{Kind: PartText, Text: "Hi)) there"}}},
 		{"adjacent placeholders", "((a))((b))", []Part{
