@@ -67,8 +67,13 @@
 // digit, the digit's English name or one of its words) plus filler words
 // (please, thanks, ...). Anything else is MatchNone, MatchUnclear or
 // MatchAmbiguous, and the caller calls Questionnaire.NoMatch. The matcher is
-// conservative on purpose: "not ok", "yes and no", "no I'm not fine" and
-// "yes but I need food" are never matched silently.
+// conservative on purpose: no word inside a reply is enough on its own, so
+// "not ok" never means "ok", and "yes and no", "yes no", "no I'm fine", "not
+// ok at all" and "yes but I need food" are never matched. Negative phrases
+// are matched only when the author lists them as words of an option: the
+// default questionnaire lists "not ok" and "not fine" under "no", so "Not
+// OK" and "No, I'm not fine" mean "no" there, while "not unwell" (a double
+// negative nobody listed) goes to a person.
 //
 // On a call, each question is a Gather of one digit; Question.MatchDigit
 // maps the digit to an option, or 9 to DigitRepeat (Questionnaire.Repeat,

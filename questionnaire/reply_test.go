@@ -151,6 +151,7 @@ func TestMatch(t *testing.T) {
 		{unwell, "yes", "yes", MatchOK},
 		{unwell, "not well", "yes", MatchOK},
 		{unwell, "I'm fine", "no", MatchOK},
+		{unwell, "ok", "", MatchNone},
 		{unwell, "poorly", "yes", MatchOK},
 		{unwell, "chest pain", "", MatchNone},
 		{unwell, "not unwell", "", MatchUnclear},
