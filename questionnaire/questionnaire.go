@@ -175,6 +175,7 @@ type Problem struct {
 	Reason string `json:"reason"`
 }
 
+// String returns the problem as `question "q": option "o": reason`.
 func (p Problem) String() string {
 	var b strings.Builder
 	if p.Question != "" {

@@ -1,6 +1,7 @@
 package questionnaire
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -59,6 +60,18 @@ func TestLoadJSON(t *testing.T) {
 	}
 	if got := qn.Questions[0].Options[0].Words; strings.Join(got, "|") != "yes|ok" {
 		t.Errorf("words not normalised: %q", got)
+	}
+	// Tab-indented JSON, as json.MarshalIndent writes it.
+	indented, err := json.MarshalIndent(Default(), "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load("indented.json", indented, LoadOptions{}); err != nil {
+		t.Errorf("tab-indented JSON: %v", err)
+	}
+	// Duplicate keys are rejected, not silently overwritten.
+	if _, err := Load("dup.json", []byte(`{"id":"a","id":"b"}`), LoadOptions{}); err == nil || !strings.Contains(err.Error(), "already defined") {
+		t.Errorf("duplicate JSON key: %v", err)
 	}
 }
 
