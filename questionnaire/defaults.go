@@ -1,0 +1,46 @@
+package questionnaire
+
+import (
+	"embed"
+	"sync"
+)
+
+//go:embed defaults/wellbeing.yaml defaults/texts.en.yaml
+var defaultFiles embed.FS
+
+func mustRead(name string) []byte {
+	b, err := defaultFiles.ReadFile(name)
+	if err != nil {
+		panic("questionnaire: " + err.Error())
+	}
+	return b
+}
+
+var defaultTexts = sync.OnceValue(func() Texts {
+	t, err := LoadTexts(mustRead("defaults/texts.en.yaml"))
+	if err != nil {
+		panic("questionnaire: default texts: " + err.Error())
+	}
+	return t
+})
+
+var defaultQuestionnaire = sync.OnceValue(func() *Questionnaire {
+	qn, err := Load("defaults/wellbeing.yaml", mustRead("defaults/wellbeing.yaml"),
+		LoadOptions{TemplateExists: defaultTexts().Has})
+	if err != nil {
+		panic("questionnaire: default questionnaire: " + err.Error())
+	}
+	return qn
+})
+
+// Default returns the default "wellbeing check" questionnaire, validated
+// against DefaultTexts. Each call returns a new copy.
+func Default() *Questionnaire { return defaultQuestionnaire().clone() }
+
+// DefaultYAML returns the source of the default questionnaire, for example
+// as a starting point for a local copy.
+func DefaultYAML() []byte { return mustRead("defaults/wellbeing.yaml") }
+
+// DefaultTexts returns the default English texts (defaults/texts.en.yaml):
+// every key of Default().TemplateKeys() and SystemTemplateKeys().
+func DefaultTexts() Texts { return defaultTexts() }
