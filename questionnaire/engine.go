@@ -34,6 +34,9 @@ const (
 	KeyVoicemail = "system.voicemail"
 	// KeyGoodbye is said before hanging up.
 	KeyGoodbye = "system.goodbye"
+	// KeyReminder opens a second or later attempt, before the question
+	// still waiting for an answer.
+	KeyReminder = "system.reminder"
 )
 
 // SystemTemplateKeys returns the template keys a caller needs whatever the
@@ -41,7 +44,7 @@ const (
 // goodbye messages, and the engine's defaults.
 func SystemTemplateKeys() []string {
 	return []string{KeyEndFine, KeyEndNeed, KeyGoodbye, KeyHandover, KeyHelp,
-		KeyNotUnderstood, KeyOperator, KeyOptIn, KeyOptOut, KeyVoicemail}
+		KeyNotUnderstood, KeyOperator, KeyOptIn, KeyOptOut, KeyReminder, KeyVoicemail}
 }
 
 // Outcome is how a finished questionnaire ended.

@@ -1,0 +1,264 @@
+package outreach
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/twilio/twilio-go"
+
+	"github.com/protectnow/protect/questionnaire"
+	"github.com/protectnow/protect/ratelimit"
+	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/window"
+)
+
+// Engine runs campaigns. One engine serves the HTTP side (replies, status
+// callbacks, campaign commands) and the worker side (sending, dispatching,
+// reconciling) of a process.
+type Engine struct {
+	store     *store.Store
+	twilio    *twilio.RestClient
+	queue     *asynq.Client
+	limiter   *ratelimit.Limiter
+	rend      *renderer
+	publicURL string
+	logger    *slog.Logger
+	now       func() time.Time
+	voice     bool
+	caller    Caller
+
+	questionnaires sync.Map // id -> *questionnaire.Questionnaire
+}
+
+// Options build an engine.
+type Options struct {
+	Store     *store.Store
+	Twilio    *twilio.RestClient
+	Queue     *asynq.Client
+	Limiter   *ratelimit.Limiter
+	Texts     Texts
+	PublicURL string
+	Logger    *slog.Logger
+	// Now is the clock; tests set it.
+	Now func() time.Time
+	// Voice says whether calls can be placed (policies may use voice steps).
+	Voice bool
+}
+
+// New builds an engine.
+func New(o Options) *Engine {
+	if o.Texts == nil {
+		o.Texts = DefaultTexts()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
+		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, voice: o.Voice}
+}
+
+// Questionnaire loads a stored questionnaire (cached: stored versions never
+// change).
+func (e *Engine) Questionnaire(ctx context.Context, id int64) (*questionnaire.Questionnaire, error) {
+	if q, ok := e.questionnaires.Load(id); ok {
+		return q.(*questionnaire.Questionnaire), nil
+	}
+	def, err := e.store.QuestionnaireDefinition(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	qn, err := questionnaire.Load("questionnaire "+strconv.FormatInt(id, 10), def, questionnaire.LoadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("stored questionnaire %d no longer loads: %w", id, err)
+	}
+	e.questionnaires.Store(id, qn)
+	return qn, nil
+}
+
+// SaveQuestionnaire checks a questionnaire against the texts and stores it,
+// returning its ID and version.
+func (e *Engine) SaveQuestionnaire(ctx context.Context, filename string, data []byte) (int64, int, error) {
+	qn, err := questionnaire.Load(filename, data, questionnaire.LoadOptions{TemplateExists: e.templateExists(ctx)})
+	if err != nil {
+		return 0, 0, err
+	}
+	return e.store.SaveQuestionnaire(ctx, qn.ID, qn.Title, qn.Checksum(), qn.Canonical())
+}
+
+func (e *Engine) templateExists(ctx context.Context) func(string) bool {
+	return func(key string) bool {
+		_, err := e.rend.texts.Body(ctx, SMS, key, "en")
+		return err == nil
+	}
+}
+
+// CampaignSpec describes a campaign to create.
+type CampaignSpec struct {
+	Name          string          `json:"name"`
+	Cohort        string          `json:"cohort"`
+	Questionnaire string          `json:"questionnaire"` // a file path, or "" for the default wellbeing check
+	Sender        string          `json:"sender"`
+	VoiceSender   string          `json:"voice_sender"`
+	ProgrammeName string          `json:"programme_name"`
+	TeamPhone     string          `json:"team_phone"`
+	Window        json.RawMessage `json:"window"`
+	Pace          float64         `json:"pace"`
+	Policy        json.RawMessage `json:"policy"`
+	CreatedBy     string          `json:"-"`
+	// QuestionnaireData is the questionnaire file's content when given.
+	QuestionnaireData []byte `json:"-"`
+}
+
+// CreateCampaign checks a spec and stores a draft campaign.
+func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.Campaign, error) {
+	var errs []error
+	if spec.Name == "" {
+		errs = append(errs, errors.New("name: required"))
+	}
+	if spec.Sender == "" {
+		errs = append(errs, errors.New("sender: required (a Twilio number in E.164 or a messaging service SID MG...)"))
+	}
+	if spec.Pace <= 0 || spec.Pace > 1000 {
+		errs = append(errs, fmt.Errorf("pace: expected messages per second between 0 and 1000, got %v", spec.Pace))
+	}
+	w := window.Default()
+	if len(spec.Window) > 0 {
+		var err error
+		if w, err = window.Parse(spec.Window); err != nil {
+			errs = append(errs, fmt.Errorf("window: %w", err))
+		}
+	}
+	pol := DefaultPolicy(e.voice)
+	if len(spec.Policy) > 0 {
+		var err error
+		if pol, err = ParsePolicy(spec.Policy, e.voice); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	cohort, err := e.store.CohortByName(ctx, spec.Cohort)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("cohort: %w", err))
+	}
+	if len(errs) > 0 {
+		return store.Campaign{}, errors.Join(errs...)
+	}
+	data, name := spec.QuestionnaireData, spec.Questionnaire
+	if data == nil {
+		data, name = questionnaire.DefaultYAML(), "wellbeing.yaml"
+	}
+	qid, _, err := e.SaveQuestionnaire(ctx, name, data)
+	if err != nil {
+		return store.Campaign{}, fmt.Errorf("questionnaire: %w", err)
+	}
+	wj, _ := json.Marshal(w)
+	pj, _ := json.Marshal(pol)
+	c, err := e.store.CreateCampaign(ctx, store.Campaign{Name: spec.Name, CohortID: cohort.ID, QuestionnaireID: qid,
+		Sender: spec.Sender, VoiceSender: spec.VoiceSender, ProgrammeName: spec.ProgrammeName, TeamPhone: spec.TeamPhone,
+		Window: wj, Pace: spec.Pace, Policy: pj, CreatedBy: spec.CreatedBy})
+	if err != nil {
+		return c, err
+	}
+	e.audit(ctx, spec.CreatedBy, "campaign.create", c.ID, map[string]any{"name": c.Name, "cohort": spec.Cohort})
+	return c, nil
+}
+
+// Start plans a draft campaign (once) and sets it running.
+func (e *Engine) Start(ctx context.Context, id int64, actor string) (int, error) {
+	c, err := e.store.Campaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if c.State != store.CampaignDraft {
+		return 0, fmt.Errorf("start campaign %q: it is %s: %w", c.Name, c.State, store.ErrStateConflict)
+	}
+	n, err := e.Plan(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	if err := e.store.SetCampaignState(ctx, id, store.CampaignRunning, store.CampaignDraft); err != nil {
+		return n, err
+	}
+	e.audit(ctx, actor, "campaign.start", id, map[string]any{"patients": n})
+	return n, nil
+}
+
+// Plan turns the cohort into first attempts spread across the calling
+// window at the campaign's pace. Patients with no usable number or who
+// opted out get their outcome at once.
+func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
+	w, err := window.Parse(c.Window)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %q window: %w", c.Name, err)
+	}
+	pol, err := ParsePolicy(c.Policy, e.voice)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %q: %w", c.Name, err)
+	}
+	planner, err := window.NewPlanner(w, e.now(), c.Pace)
+	if err != nil {
+		return 0, fmt.Errorf("campaign %q: %w", c.Name, err)
+	}
+	return e.store.PlanCampaign(ctx, c.ID, func(p store.PlanPatient) store.PlanEntry {
+		if p.OptedOut {
+			return store.PlanEntry{Outcome: "opted_out", Reason: "opted out before the campaign"}
+		}
+		step, ch, to, ok := pol.NextStep(0, Contact{p.Mobile, p.MobileKind, p.Landline, p.LandlineKind, p.PreferredChannel}, nil)
+		if !ok {
+			reason := "no usable phone number"
+			if p.Mobile != "" || p.Landline != "" {
+				reason = "no number the campaign's channels can use"
+			}
+			return store.PlanEntry{Outcome: "unreachable", Reason: reason}
+		}
+		return store.PlanEntry{Step: step, Channel: ch, To: to, Due: planner.Next()}
+	})
+}
+
+// Pause stops new contacts at once: workers refuse to claim attempts of a
+// campaign that is not running. Replies are still handled.
+func (e *Engine) Pause(ctx context.Context, id int64, actor string) error {
+	if err := e.store.SetCampaignState(ctx, id, store.CampaignPaused, store.CampaignRunning); err != nil {
+		return err
+	}
+	e.audit(ctx, actor, "campaign.pause", id, nil)
+	return nil
+}
+
+// Resume continues a paused campaign where it stopped.
+func (e *Engine) Resume(ctx context.Context, id int64, actor string) error {
+	if err := e.store.SetCampaignState(ctx, id, store.CampaignRunning, store.CampaignPaused); err != nil {
+		return err
+	}
+	e.audit(ctx, actor, "campaign.resume", id, nil)
+	return nil
+}
+
+// Cancel ends a campaign: nothing more is sent.
+func (e *Engine) Cancel(ctx context.Context, id int64, actor string) error {
+	if err := e.store.CancelCampaign(ctx, id); err != nil {
+		return err
+	}
+	e.audit(ctx, actor, "campaign.cancel", id, nil)
+	return nil
+}
+
+func (e *Engine) audit(ctx context.Context, actor, action string, campaignID int64, details map[string]any) {
+	if actor == "" {
+		actor = "system"
+	}
+	err := e.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{Actor: actor, Action: action,
+		SubjectType: "campaign", SubjectID: strconv.FormatInt(campaignID, 10), Details: details})
+	if err != nil {
+		e.logger.Error("audit failed", "action", action, "error", err)
+	}
+}

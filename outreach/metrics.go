@@ -1,0 +1,20 @@
+package outreach
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var (
+	smsSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_sms_sent_total", Help: "Attempt messages accepted by Twilio."})
+	sendErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "protect_send_errors_total", Help: "Send failures by kind (temporary, final)."}, []string{"kind"})
+	repliesHandled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "protect_replies_total", Help: "Inbound messages by what they were."}, []string{"kind"})
+	attemptsQueued = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_attempts_queued_total", Help: "Attempts handed to the queue by the dispatcher."})
+	attemptsRequeued = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_attempts_requeued_total", Help: "Attempts the reconciler put back on the queue."})
+)
+
+func init() {
+	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued)
+}

@@ -1,0 +1,183 @@
+// Package outreach runs campaigns: it plans a cohort into attempts, sends
+// them through Twilio at the campaign's pace and inside its calling window,
+// understands the replies through the questionnaire engine, and makes sure
+// every patient ends with exactly one outcome: fine, need reported, opted
+// out, or unreachable.
+package outreach
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Channels an attempt can use.
+const (
+	SMS   = "sms"
+	Voice = "voice"
+)
+
+// Duration is a time.Duration written as "48h" or "90m" in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as Go's duration text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "48h", "30m" or "1h30m".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: expected a string such as \"48h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: expected a form such as 48h or 90m", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// PolicyStep is one attempt of the policy: which channel, and how long to
+// wait for an answer before the next step.
+type PolicyStep struct {
+	Channel string   `json:"channel"`
+	Wait    Duration `json:"wait"`
+}
+
+// Policy says how a campaign tries to reach each patient.
+type Policy struct {
+	Steps []PolicyStep `json:"steps"`
+	// ConversationTimeout is how long a patient who started answering may
+	// go quiet before a person is asked to follow up.
+	ConversationTimeout Duration `json:"conversation_timeout"`
+}
+
+// DefaultPolicy texts twice, two days apart, then calls once when voice
+// calls are available.
+func DefaultPolicy(voice bool) Policy {
+	p := Policy{
+		Steps: []PolicyStep{
+			{Channel: SMS, Wait: Duration(48 * time.Hour)},
+			{Channel: SMS, Wait: Duration(48 * time.Hour)},
+		},
+		ConversationTimeout: Duration(24 * time.Hour),
+	}
+	if voice {
+		p.Steps = append(p.Steps, PolicyStep{Channel: Voice, Wait: Duration(24 * time.Hour)})
+	}
+	return p
+}
+
+// ParsePolicy reads and checks a policy.
+func ParsePolicy(b []byte, voice bool) (Policy, error) {
+	var p Policy
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("policy: %w", err)
+	}
+	return p, p.Validate(voice)
+}
+
+// Validate checks the policy; voice says whether calls can be placed.
+func (p Policy) Validate(voice bool) error {
+	var errs []error
+	if len(p.Steps) == 0 {
+		errs = append(errs, errors.New("policy: at least one step is needed"))
+	}
+	if len(p.Steps) > 10 {
+		errs = append(errs, errors.New("policy: at most 10 steps"))
+	}
+	for i, s := range p.Steps {
+		switch s.Channel {
+		case SMS:
+		case Voice:
+			if !voice {
+				errs = append(errs, fmt.Errorf("policy step %d: voice calls are not available", i+1))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("policy step %d: channel must be sms or voice, got %q", i+1, s.Channel))
+		}
+		if time.Duration(s.Wait) < time.Minute || time.Duration(s.Wait) > 30*24*time.Hour {
+			errs = append(errs, fmt.Errorf("policy step %d: wait must be between 1m and 720h", i+1))
+		}
+	}
+	if t := time.Duration(p.ConversationTimeout); t < time.Minute || t > 30*24*time.Hour {
+		errs = append(errs, errors.New("policy: conversation_timeout must be between 1m and 720h"))
+	}
+	return errors.Join(errs...)
+}
+
+// Contact is what a patient can be reached on.
+type Contact struct {
+	Mobile, MobileKind     string
+	Landline, LandlineKind string
+	Preferred              string
+}
+
+// SMSNumber is the number texts go to: a number that really is a mobile.
+func (c Contact) SMSNumber() string {
+	switch {
+	case c.Mobile != "" && c.MobileKind == "mobile":
+		return c.Mobile
+	case c.Landline != "" && c.LandlineKind == "mobile":
+		return c.Landline
+	}
+	return ""
+}
+
+// VoiceNumber is the number calls go to: a landline first (people who only
+// have a landline are the reason calls exist), else the mobile.
+func (c Contact) VoiceNumber() string {
+	switch {
+	case c.Landline != "" && c.LandlineKind == "landline":
+		return c.Landline
+	case c.Mobile != "" && c.MobileKind == "landline":
+		return c.Mobile
+	case c.Mobile != "":
+		return c.Mobile
+	}
+	return c.Landline
+}
+
+// NextStep finds the first step after step (1-based; 0 for the start) that
+// can reach the patient, skipping steps whose channel the patient has no
+// number for, SMS steps for those who prefer calls, and any (channel,
+// number) that skip refuses (a number that failed). ok is false when the
+// policy is exhausted.
+func (p Policy) NextStep(after int, c Contact, skip func(channel, to string) bool) (step int, channel, to string, ok bool) {
+	for i := after; i < len(p.Steps); i++ {
+		ch := p.Steps[i].Channel
+		var n string
+		switch ch {
+		case SMS:
+			if c.Preferred == Voice && c.VoiceNumber() != "" && p.hasVoice() {
+				continue
+			}
+			n = c.SMSNumber()
+		case Voice:
+			n = c.VoiceNumber()
+		}
+		if n == "" || (skip != nil && skip(ch, n)) {
+			continue
+		}
+		return i + 1, ch, n, true
+	}
+	return 0, "", "", false
+}
+
+func (p Policy) hasVoice() bool {
+	for _, s := range p.Steps {
+		if s.Channel == Voice {
+			return true
+		}
+	}
+	return false
+}
+
+// Wait is how long step (1-based) waits for an answer.
+func (p Policy) Wait(step int) time.Duration {
+	if step < 1 || step > len(p.Steps) {
+		return 48 * time.Hour
+	}
+	return time.Duration(p.Steps[step-1].Wait)
+}

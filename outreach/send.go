@@ -1,0 +1,343 @@
+package outreach
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/protectnow/protect/questionnaire"
+	"github.com/protectnow/protect/redact"
+	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/twilioapi"
+	"github.com/protectnow/protect/window"
+)
+
+// Task types and queues.
+const (
+	TaskSend  = "attempt:send"
+	QueueSMS  = "sms"
+	QueueCall = "voice"
+)
+
+// lease is how long a worker holds a claimed attempt. It is longer than
+// any Twilio request can take, so a lease that ran out means the worker
+// died, not that it is still talking to Twilio.
+const lease = 2 * time.Minute
+
+// maxTries bounds how often an attempt is tried before it is given up as
+// failed and the patient moves on.
+const maxTries = 8
+
+// SendPayload is the task payload: the attempt, and the sender and pace so
+// the worker can take a rate-limit slot before touching the database.
+type SendPayload struct {
+	Attempt int64   `json:"attempt"`
+	Sender  string  `json:"sender"`
+	Pace    float64 `json:"pace"`
+	Channel string  `json:"channel"`
+}
+
+// taskID makes the queue refuse a second task for an attempt while the
+// first is pending.
+func taskID(attempt int64) string { return "attempt:" + strconv.FormatInt(attempt, 10) }
+
+// enqueue puts an attempt on the queue; a task already there is fine.
+func (e *Engine) enqueue(ctx context.Context, p SendPayload) error {
+	b, _ := json.Marshal(p)
+	queue := QueueSMS
+	if p.Channel == Voice {
+		queue = QueueCall
+	}
+	_, err := e.queue.EnqueueContext(ctx, asynq.NewTask(TaskSend, b), asynq.TaskID(taskID(p.Attempt)), asynq.Queue(queue),
+		asynq.MaxRetry(maxTries), asynq.Timeout(90*time.Second))
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+		return fmt.Errorf("enqueue attempt %d: %w", p.Attempt, err)
+	}
+	return nil
+}
+
+// HandleSend is the queue handler for TaskSend. It is safe to run any
+// number of times for one attempt: the claim in PostgreSQL lets exactly one
+// run send.
+func (e *Engine) HandleSend(ctx context.Context, t *asynq.Task) error {
+	var p SendPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
+	}
+	if p.Channel == Voice {
+		return e.handleCall(ctx, p)
+	}
+	// Take a slot of the sender's rate before claiming, so a claim is never
+	// held while waiting.
+	if e.limiter != nil && p.Pace > 0 {
+		if err := e.limiter.Wait(ctx, "sms:"+p.Sender, p.Pace, burstFor(p.Pace)); err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+	}
+	w, res, err := e.store.ClaimAttempt(ctx, p.Attempt, lease)
+	if err != nil {
+		return err
+	}
+	if res != store.Claimed {
+		return nil
+	}
+	return e.sendSMS(ctx, w)
+}
+
+// burstFor lets a small burst through so that workers waking together do
+// not lose slots, while keeping the rate within a second's worth.
+func burstFor(pace float64) int {
+	b := int(pace / 10)
+	if b < 1 {
+		b = 1
+	}
+	return b
+}
+
+func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
+	log := e.logger.With("attempt", w.AttemptID, "campaign", w.CampaignID)
+	if w.PatientState == "done" {
+		return e.store.FailAttempt(ctx, w.AttemptID, "cancelled", 0, "patient already has an outcome")
+	}
+	if w.OptedOut {
+		if err := e.store.FailAttempt(ctx, w.AttemptID, "cancelled", 0, "opted out"); err != nil {
+			return err
+		}
+		_, err := e.store.FinishJourney(ctx, w.CampaignID, w.PatientID, "opted_out", "opted out", nil)
+		return err
+	}
+	win, err := window.Parse(w.Window)
+	if err != nil {
+		return fmt.Errorf("attempt %d window: %w", w.AttemptID, err)
+	}
+	now := e.now()
+	if !win.Open(now) {
+		next := win.NextOpen(now)
+		log.Info("outside calling window, rescheduled", "due", next)
+		return e.store.Reschedule(ctx, w.AttemptID, next)
+	}
+	qn, err := e.Questionnaire(ctx, w.QuestionnaireID)
+	if err != nil {
+		return err
+	}
+	pol, err := ParsePolicy(w.Policy, true)
+	if err != nil {
+		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
+	}
+	body, conv, err := e.attemptText(ctx, qn, w)
+	if err != nil {
+		return e.giveUp(ctx, w, 0, "cannot render message: "+err.Error())
+	}
+
+	if w.Tries > 1 {
+		// An earlier try may have reached Twilio before its worker died or
+		// its response was lost: adopt that message rather than send again.
+		if sid, status, found := e.findSent(ctx, w, body); found {
+			log.Warn("earlier try had reached Twilio; adopting it", "tries", w.Tries)
+			return e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: attemptState(status), Body: body,
+				From: w.Sender, WaitUntil: now.Add(pol.Wait(w.Step)), Conversation: conv})
+		}
+	}
+
+	params := &openapi.CreateMessageParams{}
+	params.SetTo(w.To)
+	params.SetBody(body)
+	params.SetStatusCallback(e.publicURL + "/webhooks/twilio/sms/status?attempt=" + strconv.FormatInt(w.AttemptID, 10))
+	if strings.HasPrefix(w.Sender, "MG") {
+		params.SetMessagingServiceSid(w.Sender)
+	} else {
+		params.SetFrom(w.Sender)
+	}
+	msg, err := e.twilio.Api.CreateMessage(params)
+	if err != nil {
+		return e.sendFailed(ctx, w, pol, err)
+	}
+	sid, status := "", "queued"
+	if msg.Sid != nil {
+		sid = *msg.Sid
+	}
+	if msg.Status != nil {
+		status = *msg.Status
+	}
+	if err := e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: attemptState(status), Body: body,
+		From: w.Sender, WaitUntil: now.Add(pol.Wait(w.Step)), Conversation: conv}); err != nil {
+		// Twilio has the message; the status callback (which names the
+		// attempt) settles it even if this write never lands.
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	smsSent.Inc()
+	log.Debug("sms sent", "to", redact.Phone(w.To), "step", w.Step)
+	return nil
+}
+
+// attemptText renders the text of an attempt: the introduction and first
+// question on the first contact, a reminder and the waiting question after.
+func (e *Engine) attemptText(ctx context.Context, qn *questionnaire.Questionnaire, w store.Work) (string, json.RawMessage, error) {
+	vals := patientValues(w.GivenName, w.PracticeName, w.PracticePhone, w.ProgrammeName, w.TeamPhone)
+	var keys []string
+	var conv json.RawMessage
+	if len(w.Conversation) == 0 || string(w.Conversation) == "null" {
+		state, step := qn.Begin()
+		keys = step.Messages()
+		conv, _ = json.Marshal(state)
+	} else {
+		var state questionnaire.State
+		if err := json.Unmarshal(w.Conversation, &state); err != nil {
+			return "", nil, fmt.Errorf("conversation state: %w", err)
+		}
+		q := qn.Question(state.QuestionID)
+		if q == nil {
+			return "", nil, fmt.Errorf("conversation is at unknown question %q", state.QuestionID)
+		}
+		keys = []string{questionnaire.KeyReminder, q.Prompt}
+	}
+	body, err := e.rend.render(ctx, SMS, w.Language, keys, vals)
+	return body, conv, err
+}
+
+// findSent looks for a message Twilio already has for this attempt: same
+// route and the same text, sent in the last two days.
+func (e *Engine) findSent(ctx context.Context, w store.Work, body string) (sid, status string, found bool) {
+	params := &openapi.ListMessageParams{}
+	params.SetTo(w.To)
+	if !strings.HasPrefix(w.Sender, "MG") {
+		params.SetFrom(w.Sender)
+	}
+	params.SetDateSentAfter(e.now().Add(-48 * time.Hour))
+	params.SetPageSize(50)
+	params.SetLimit(50)
+	msgs, err := e.twilio.Api.ListMessage(params)
+	if err != nil {
+		e.logger.Warn("could not look up earlier sends; sending", "attempt", w.AttemptID, "error", err)
+		return "", "", false
+	}
+	for _, m := range msgs {
+		if m.Body != nil && *m.Body == body && m.Sid != nil {
+			st := "sent"
+			if m.Status != nil {
+				st = *m.Status
+			}
+			return *m.Sid, st, true
+		}
+	}
+	return "", "", false
+}
+
+// sendFailed maps a Twilio error to what happens next.
+func (e *Engine) sendFailed(ctx context.Context, w store.Work, pol Policy, err error) error {
+	code, status, isTwilio := twilioapi.ErrorCode(err)
+	switch {
+	case isTwilio && code == twilioapi.CodeUnsubscribed:
+		// The number replied STOP to Twilio at some point: respect it.
+		if err := e.store.FailAttempt(ctx, w.AttemptID, "failed", code, "recipient unsubscribed"); err != nil {
+			return err
+		}
+		_, err := e.store.OptOut(ctx, w.To, "unsubscribed at Twilio (21610)")
+		return err
+	case isTwilio && (code == twilioapi.CodeInvalidTo || code == twilioapi.CodeNotMobile):
+		if err := e.store.FailAttempt(ctx, w.AttemptID, "failed", code, "number cannot receive SMS"); err != nil {
+			return err
+		}
+		return e.moveOn(ctx, w.CampaignID, w.PatientID, w.Step, pol)
+	case twilioapi.Temporary(err) && w.Tries < maxTries:
+		backoff := time.Duration(1<<min(w.Tries, 8)) * time.Second
+		if err := e.store.MarkRetry(ctx, w.AttemptID, backoff, code, truncate(err.Error(), 300)); err != nil {
+			return err
+		}
+		sendErrors.WithLabelValues("temporary").Inc()
+		return fmt.Errorf("temporary send failure (status %d): %w", status, err)
+	default:
+		return e.giveUp(ctx, w, code, truncate(err.Error(), 300))
+	}
+}
+
+// giveUp fails an attempt for good and moves the patient on, so a broken
+// attempt never leaves a patient without an outcome.
+func (e *Engine) giveUp(ctx context.Context, w store.Work, code int, msg string) error {
+	sendErrors.WithLabelValues("final").Inc()
+	e.logger.Error("attempt failed for good", "attempt", w.AttemptID, "code", code, "error", msg)
+	if err := e.store.FailAttempt(ctx, w.AttemptID, "failed", code, msg); err != nil {
+		return err
+	}
+	pol, err := ParsePolicy(w.Policy, true)
+	if err != nil {
+		return err
+	}
+	return e.moveOn(ctx, w.CampaignID, w.PatientID, w.Step, pol)
+}
+
+// moveOn plans the patient's next step after an attempt that cannot be
+// answered, or ends the journey as unreachable when the policy is spent.
+// Routes that failed for good are skipped (30003, an unreachable handset,
+// may work later and is not).
+func (e *Engine) moveOn(ctx context.Context, campaignID, patientID int64, after int, pol Policy) error {
+	j, err := e.store.Journey(ctx, campaignID, patientID)
+	if err != nil {
+		return err
+	}
+	if j.State == "done" || j.State == "conversing" {
+		return nil
+	}
+	failed, err := e.store.FailedRoutes(ctx, campaignID, patientID)
+	if err != nil {
+		return err
+	}
+	skip := func(ch, to string) bool {
+		for _, f := range failed {
+			if f.Channel == ch && f.To == to && f.ErrorCode != twilioapi.CodeUnreachable {
+				return true
+			}
+		}
+		return false
+	}
+	c := Contact{j.Mobile, j.MobileKind, j.Landline, j.LandlineKind, j.PreferredChannel}
+	step, ch, to, ok := pol.NextStep(after, c, skip)
+	if !ok {
+		_, err := e.store.FinishJourney(ctx, campaignID, patientID, "unreachable", "no answer after every attempt",
+			[]store.NeedRow{{Category: "unreachable", Priority: "normal", Detail: "not reached after every attempt of the policy"}})
+		return err
+	}
+	due := e.now()
+	if w, err := window.Parse(j.Window); err == nil {
+		due = w.NextOpen(due)
+	}
+	return e.store.NextAttempt(ctx, campaignID, patientID, step, ch, to, due)
+}
+
+// attemptState maps a Twilio message status to an attempt state.
+func attemptState(status string) string {
+	switch status {
+	case "delivered", "read":
+		return "delivered"
+	case "undelivered":
+		return "undelivered"
+	case "failed":
+		return "failed"
+	case "canceled":
+		return "cancelled"
+	default:
+		return "sent"
+	}
+}
+
+// stateRank orders attempt states so callbacks arriving out of order never
+// move an attempt backwards.
+var stateRank = map[string]int{
+	"planned": 0, "queued": 1, "sending": 2, "retry": 2, "sent": 3,
+	"delivered": 4, "undelivered": 4, "failed": 4, "cancelled": 5,
+	"answered": 6, "unanswered": 6, "completed": 6,
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
