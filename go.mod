@@ -3,6 +3,7 @@ module github.com/protectnow/protect
 go 1.26.8
 
 require (
+	github.com/beevik/etree v1.1.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect

@@ -74,3 +74,25 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Calls returns every call created, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, 0, len(s.callOrder))
+	for _, sid := range s.callOrder {
+		out = append(out, s.calls[sid].snapshot())
+	}
+	return out
+}
+
+// Call returns the call with sid.
+func (s *Server) Call(sid string) (Call, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.calls[sid]
+	if !ok {
+		return Call{}, false
+	}
+	return c.snapshot(), true
+}
