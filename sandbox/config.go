@@ -64,6 +64,7 @@ type Config struct {
 	Personas []Persona
 	// DefaultPersona gives the behaviour of a number that has no persona.
 	// Nil: the package's DefaultPersona (see the package documentation).
+	// It is called with the Server's lock held and must not call the Server.
 	DefaultPersona func(number string) Persona
 
 	// HTTPClient sends webhooks. Nil: a client that does not follow
