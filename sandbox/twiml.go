@@ -1,0 +1,45 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// verb is one TwiML element: its name, attributes, text and children.
+type verb struct {
+	XMLName  xml.Name
+	Attrs    []xml.Attr `xml:",any,attr"`
+	Text     string     `xml:",chardata"`
+	Children []verb     `xml:",any"`
+}
+
+func (v verb) attr(name string) string {
+	for _, a := range v.Attrs {
+		if a.Name.Local == name {
+			return strings.TrimSpace(a.Value)
+		}
+	}
+	return ""
+}
+
+func (v verb) text() string { return strings.Join(strings.Fields(v.Text), " ") }
+
+// parseTwiML parses a voice TwiML document and returns the verbs of its
+// <Response>.
+func parseTwiML(data []byte) ([]verb, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, errors.New("empty TwiML document")
+	}
+	var root verb
+	if err := xml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("parse TwiML: %w", err)
+	}
+	if root.XMLName.Local != "Response" {
+		return nil, fmt.Errorf("parse TwiML: root element is <%s>, want <Response>", root.XMLName.Local)
+	}
+	return root.Children, nil
+}
