@@ -42,6 +42,8 @@ type Config struct {
 	// SessionKey signs console sessions; generated at start when empty, which
 	// logs everybody out at each restart.
 	SessionKey string
+	// SandboxAddr is where the built-in Twilio sandbox listens.
+	SandboxAddr string
 }
 
 // Sandbox reports whether no Twilio credentials are set, in which case the
@@ -50,8 +52,8 @@ func (c *Config) Sandbox() bool { return c.TwilioAccountSID == "" && c.TwilioAut
 
 // Sandbox credentials: fixed, documented and useless against real Twilio.
 const (
-	SandboxAccountSID = "ACsandbox00000000000000000000000000"
-	SandboxAuthToken  = "sandbox-auth-token"
+	SandboxAccountSID = "AC0000000000000000000000000sandbox"
+	SandboxAuthToken  = "sandboxauthtoken0000000000000000"
 )
 
 // Var documents one environment variable; the README table is generated
@@ -75,6 +77,7 @@ var Vars = []Var{
 	{"PROTECT_LOG_FORMAT", "text", "text or json."},
 	{"PROTECT_ALLOW_TEST_NUMBERS", "true with the sandbox, else false", "Accept 07700 900xxx test numbers as mobiles."},
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
+	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
 }
 
 // Load reads the configuration from the environment.
@@ -109,6 +112,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LogLevel:         strings.ToLower(get("PROTECT_LOG_LEVEL")),
 		LogFormat:        strings.ToLower(get("PROTECT_LOG_FORMAT")),
 		SessionKey:       get("PROTECT_SESSION_KEY"),
+		SandboxAddr:      get("PROTECT_SANDBOX_ADDR"),
 	}
 
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -119,6 +123,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		bad("PROTECT_HTTP_ADDR", "host:port, for example 127.0.0.1:8080", c.HTTPAddr)
+	}
+	if _, port, err := net.SplitHostPort(c.SandboxAddr); err != nil || port == "" {
+		bad("PROTECT_SANDBOX_ADDR", "host:port, for example 127.0.0.1:8089", c.SandboxAddr)
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		bad("PROTECT_PUBLIC_URL", "an absolute http(s) URL without query, for example https://protect.example.nhs.uk", c.PublicURL)

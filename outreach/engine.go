@@ -33,6 +33,7 @@ type Engine struct {
 	now       func() time.Time
 	voice     bool
 	caller    Caller
+	stale     time.Duration
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }
@@ -48,8 +49,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock; tests set it.
 	Now func() time.Time
-	// Voice says whether calls can be placed (policies may use voice steps).
-	Voice bool
+	// StaleAfter is how long an attempt may sit queued before the
+	// reconciler enqueues it again; default 30s.
+	StaleAfter time.Duration
 }
 
 // New builds an engine.
@@ -63,8 +65,11 @@ func New(o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = staleAfter
+	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
-		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, voice: o.Voice}
+		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never
@@ -119,6 +124,13 @@ type CampaignSpec struct {
 	QuestionnaireData []byte `json:"-"`
 }
 
+// InvalidSpecError lists what is wrong with a campaign spec; callers show
+// it to the person who wrote the spec.
+type InvalidSpecError struct{ Err error }
+
+func (e *InvalidSpecError) Error() string { return e.Err.Error() }
+func (e *InvalidSpecError) Unwrap() error { return e.Err }
+
 // CreateCampaign checks a spec and stores a draft campaign.
 func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.Campaign, error) {
 	var errs []error
@@ -150,13 +162,17 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 		errs = append(errs, fmt.Errorf("cohort: %w", err))
 	}
 	if len(errs) > 0 {
-		return store.Campaign{}, errors.Join(errs...)
+		return store.Campaign{}, &InvalidSpecError{errors.Join(errs...)}
 	}
 	data, name := spec.QuestionnaireData, spec.Questionnaire
 	if data == nil {
 		data, name = questionnaire.DefaultYAML(), "wellbeing.yaml"
 	}
 	qid, _, err := e.SaveQuestionnaire(ctx, name, data)
+	var lerr *questionnaire.LoadError
+	if errors.As(err, &lerr) {
+		return store.Campaign{}, &InvalidSpecError{fmt.Errorf("questionnaire: %w", err)}
+	}
 	if err != nil {
 		return store.Campaign{}, fmt.Errorf("questionnaire: %w", err)
 	}

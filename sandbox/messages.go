@@ -275,3 +275,53 @@ func statusParams(rec *msgRec) url.Values {
 	}
 	return v
 }
+
+// listResponse is Twilio's page of a list: one page holds everything here.
+type listResponse struct {
+	Messages        []messageResource `json:"messages"`
+	End             int               `json:"end"`
+	FirstPageURI    string            `json:"first_page_uri"`
+	NextPageURI     *string           `json:"next_page_uri"`
+	Page            int               `json:"page"`
+	PageSize        int               `json:"page_size"`
+	PreviousPageURI *string           `json:"previous_page_uri"`
+	Start           int               `json:"start"`
+	URI             string            `json:"uri"`
+}
+
+// listMessages answers GET Messages.json filtered by To, From and
+// DateSent> (or DateSent>=), newest first, as Twilio does. Gateways use it
+// to find out whether a send whose response was lost reached Twilio.
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	to, from := q.Get("To"), q.Get("From")
+	var after time.Time
+	for _, k := range []string{"DateSent>", "DateSent>="} {
+		if v := q.Get(k); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				if t, err = time.Parse("2006-01-02", v); err != nil {
+					writeJSON(w, http.StatusBadRequest, apiError{Code: 20001, Message: "Invalid " + k, Status: http.StatusBadRequest})
+					return
+				}
+			}
+			after = t
+		}
+	}
+	size := 50
+	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 && n <= 1000 {
+		size = n
+	}
+	s.mu.Lock()
+	res := listResponse{Messages: []messageResource{}, PageSize: size, URI: r.URL.RequestURI(), FirstPageURI: r.URL.RequestURI()}
+	for i := len(s.msgOrder) - 1; i >= 0 && len(res.Messages) < size; i-- {
+		rec := s.messages[s.msgOrder[i]]
+		if rec == nil || (to != "" && rec.To != to) || (from != "" && rec.sender != from) || rec.Created.Before(after) {
+			continue
+		}
+		res.Messages = append(res.Messages, s.messageResource(rec))
+	}
+	s.mu.Unlock()
+	res.End = len(res.Messages) - 1
+	writeJSON(w, http.StatusOK, res)
+}

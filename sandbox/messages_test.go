@@ -368,3 +368,34 @@ func TestReset(t *testing.T) {
 		t.Errorf("injected failure survived Reset: %v", err)
 	}
 }
+
+func TestListMessagesFindsEarlierSend(t *testing.T) {
+	env := newEnv(t, nil)
+	to, other := "+447700900100", "+447700900200"
+	for _, n := range []string{to, other, to} {
+		p := &api.CreateMessageParams{}
+		p.SetTo(n)
+		p.SetFrom(senderNum)
+		p.SetBody("hello " + n)
+		if _, err := env.api.Api.CreateMessage(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lp := &api.ListMessageParams{}
+	lp.SetTo(to)
+	lp.SetFrom(senderNum)
+	lp.SetDateSentAfter(time.Now().Add(-time.Hour))
+	lp.SetLimit(20)
+	got, err := env.api.Api.ListMessage(lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || *got[0].To != to || *got[0].Body != "hello "+to {
+		t.Fatalf("list = %d messages", len(got))
+	}
+	lp.SetDateSentAfter(time.Now().Add(time.Hour))
+	got, err = env.api.Api.ListMessage(lp)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("future filter: %d, %v", len(got), err)
+	}
+}

@@ -59,6 +59,7 @@ func New(cfg Config) (*Server, error) {
 	base := "/" + apiVersion + "/Accounts/{AccountSid}/"
 	s.mux.HandleFunc("POST "+base+"Messages.json", s.createMessage)
 	s.mux.HandleFunc("GET "+base+"Messages/{file}", s.fetchMessage)
+	s.mux.HandleFunc("GET "+base+"Messages.json", s.listMessages)
 	s.mux.HandleFunc("POST "+base+"Calls.json", s.createCall)
 	s.mux.HandleFunc("GET "+base+"Calls/{file}", s.fetchCall)
 	s.mux.HandleFunc("POST "+base+"Calls/{file}", s.updateCall)

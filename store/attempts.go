@@ -11,20 +11,28 @@ import (
 )
 
 // QueueDue marks up to limit planned attempts of a running campaign that are
-// due as queued and returns their IDs. SKIP LOCKED lets several dispatchers
+// due as queued and returns them. SKIP LOCKED lets several dispatchers
 // run at once without queueing an attempt twice.
-func (s *Store) QueueDue(ctx context.Context, campaignID int64, limit int) ([]int64, error) {
+func (s *Store) QueueDue(ctx context.Context, campaignID int64, limit int) ([]QueuedAttempt, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE attempts SET state = 'queued', queued_at = now()
 		WHERE id IN (
 			SELECT a.id FROM attempts a
 			WHERE a.campaign_id = $1 AND a.state = 'planned' AND a.due_at <= now()
 			ORDER BY a.due_at, a.id LIMIT $2 FOR UPDATE SKIP LOCKED)
 		  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.state = 'running')
-		RETURNING id`, campaignID, limit)
+		RETURNING id, channel`, campaignID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("queue due attempts: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return collectQueued(rows)
+}
+
+func collectQueued(rows pgx.Rows) ([]QueuedAttempt, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueuedAttempt, error) {
+		var a QueuedAttempt
+		err := r.Scan(&a.ID, &a.Channel)
+		return a, err
+	})
 }
 
 // QueuedCount counts a campaign's attempts waiting for a worker.
@@ -37,8 +45,8 @@ func (s *Store) QueuedCount(ctx context.Context, campaignID int64) (int, error) 
 	return n, nil
 }
 
-// StaleAttempt is an attempt whose queue task may have been lost.
-type StaleAttempt struct {
+// QueuedAttempt is an attempt handed to (or to be handed again to) the queue.
+type QueuedAttempt struct {
 	ID      int64
 	Channel string
 }
@@ -46,7 +54,7 @@ type StaleAttempt struct {
 // StaleQueued lists attempts queued (or waiting for a retry, or claimed by
 // a worker whose lease ran out) longer ago than age: their tasks may have
 // been lost with Redis, so the reconciler enqueues them again.
-func (s *Store) StaleQueued(ctx context.Context, age time.Duration, limit int) ([]StaleAttempt, error) {
+func (s *Store) StaleQueued(ctx context.Context, age time.Duration, limit int) ([]QueuedAttempt, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, channel FROM attempts
 		WHERE (state = 'queued' AND queued_at < now() - $1::interval)
 		   OR (state IN ('sending', 'retry') AND lease_until < now() - $1::interval)
@@ -54,11 +62,7 @@ func (s *Store) StaleQueued(ctx context.Context, age time.Duration, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("stale attempts: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (StaleAttempt, error) {
-		var a StaleAttempt
-		err := r.Scan(&a.ID, &a.Channel)
-		return a, err
-	})
+	return collectQueued(rows)
 }
 
 // Work is a claimed attempt with everything needed to send it.
@@ -309,4 +313,13 @@ func (s *Store) ApplyStatus(ctx context.Context, st AttemptStatus, rankOf map[st
 		return st, fmt.Errorf("apply status %s to attempt %d: %w", st.Status, st.AttemptID, err)
 	}
 	return st, nil
+}
+
+// AttemptCampaign returns the campaign of an attempt.
+func (s *Store) AttemptCampaign(ctx context.Context, id int64) (int64, error) {
+	var c int64
+	if err := s.pool.QueryRow(ctx, `SELECT campaign_id FROM attempts WHERE id = $1`, id).Scan(&c); err != nil {
+		return 0, fmt.Errorf("attempt %d campaign: %w", id, err)
+	}
+	return c, nil
 }

@@ -60,6 +60,9 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign) (Campaign, error
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		c.Name, c.CohortID, c.QuestionnaireID, c.Sender, c.VoiceSender, c.ProgrammeName, c.TeamPhone,
 		c.Window, c.Pace, c.Policy, c.CreatedBy).Scan(&id)
+	if isUniqueViolation(err) {
+		return Campaign{}, fmt.Errorf("create campaign %q: %w", c.Name, ErrDuplicate)
+	}
 	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign %q: %w", c.Name, err)
 	}

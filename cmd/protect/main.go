@@ -29,11 +29,14 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"run":     {"HTTP server and workers in one process (the default on one machine)", cmdRun},
-		"serve":   {"HTTP server only: webhooks, API and console", cmdServe},
-		"worker":  {"workers only: sending, calling, reconciling", cmdWorker},
-		"migrate": {"apply database migrations", cmdMigrate},
-		"cohort":  {"cohort commands: import", cmdCohort},
+		"run":      {"HTTP server and workers in one process (the default on one machine)", cmdRun},
+		"serve":    {"HTTP server only: webhooks, API and console", cmdServe},
+		"worker":   {"workers only: sending, calling, reconciling", cmdWorker},
+		"migrate":  {"apply database migrations", cmdMigrate},
+		"cohort":   {"cohort commands: import", cmdCohort},
+		"campaign": {"campaign commands: create, start, pause, resume, cancel, status, list", cmdCampaign},
+		"token":    {"API tokens: create, revoke", cmdToken},
+		"sandbox":  {"run the Twilio sandbox alone (for serve and worker run apart)", cmdSandbox},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "protect", version)
 			return nil

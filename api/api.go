@@ -1,0 +1,198 @@
+// Package api is Protect's JSON API for programme leads' tools and team
+// systems. Every request carries a bearer token; every action is audited.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/store"
+)
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// Routes serves /api/v1.
+type Routes struct {
+	Engine *outreach.Engine
+	Store  *store.Store
+	Logger *slog.Logger
+}
+
+// Register adds the API routes.
+func (a *Routes) Register(r *gin.Engine) {
+	g := r.Group("/api/v1", a.authenticate)
+	lead := allow(store.RoleAdmin, store.RoleProgrammeLead)
+	g.GET("/campaigns", lead, a.listCampaigns)
+	g.POST("/campaigns", lead, a.createCampaign)
+	g.GET("/campaigns/:id", lead, a.showCampaign)
+	for _, action := range []string{"start", "pause", "resume", "cancel"} {
+		g.POST("/campaigns/:id/"+action, lead, a.campaignAction(action))
+	}
+}
+
+type principal struct {
+	actor string
+	role  string
+}
+
+func (a *Routes) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="protect"`)
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "a bearer token is required"})
+		return
+	}
+	t, err := a.Store.APITokenBySecret(c.Request.Context(), token)
+	if errors.Is(err, store.ErrNotFound) {
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "unknown or revoked token"})
+		return
+	}
+	if err != nil {
+		a.Logger.Error("token lookup failed", "error", err)
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	c.Set("principal", principal{actor: "token:" + t.Name, role: t.Role})
+	c.Next()
+}
+
+func allow(roles ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := c.MustGet("principal").(principal)
+		if !slices.Contains(roles, p.role) {
+			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "your role may not do this"})
+			return
+		}
+		c.Next()
+	}
+}
+
+func actor(c *gin.Context) string { return c.MustGet("principal").(principal).actor }
+
+func (a *Routes) fail(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.JSON(http.StatusNotFound, gin.H{"error": err.Error()})
+	case errors.Is(err, store.ErrStateConflict):
+		c.JSON(http.StatusConflict, gin.H{"error": err.Error()})
+	default:
+		a.Logger.Error("api request failed", "path", c.FullPath(), "error", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+	}
+}
+
+func (a *Routes) campaignID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "campaign id must be a positive number"})
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *Routes) listCampaigns(c *gin.Context) {
+	cs, err := a.Store.Campaigns(c.Request.Context())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if cs == nil {
+		cs = []store.Campaign{}
+	}
+	c.JSON(http.StatusOK, gin.H{"campaigns": cs})
+}
+
+func (a *Routes) createCampaign(c *gin.Context) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body too large"})
+		return
+	}
+	var spec struct {
+		outreach.CampaignSpec
+		QuestionnaireYAML string `json:"questionnaire_yaml"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid JSON: " + err.Error()})
+		return
+	}
+	s := spec.CampaignSpec
+	s.CreatedBy = actor(c)
+	if spec.QuestionnaireYAML != "" {
+		s.QuestionnaireData, s.Questionnaire = []byte(spec.QuestionnaireYAML), "questionnaire_yaml"
+	}
+	camp, err := a.Engine.CreateCampaign(c.Request.Context(), s)
+	var invalid *outreach.InvalidSpecError
+	switch {
+	case errors.As(err, &invalid):
+		c.JSON(http.StatusUnprocessableEntity, gin.H{"error": invalid.Error()})
+	case errors.Is(err, store.ErrDuplicate):
+		c.JSON(http.StatusConflict, gin.H{"error": "a campaign with that name exists"})
+	case err != nil:
+		a.fail(c, err)
+	default:
+		c.JSON(http.StatusCreated, camp)
+	}
+}
+
+func (a *Routes) showCampaign(c *gin.Context) {
+	id, ok := a.campaignID(c)
+	if !ok {
+		return
+	}
+	camp, err := a.Store.Campaign(c.Request.Context(), id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	counts, err := a.Store.CampaignStatus(c.Request.Context(), id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"campaign": camp, "status": counts})
+}
+
+func (a *Routes) campaignAction(action string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := a.campaignID(c)
+		if !ok {
+			return
+		}
+		ctx, who := c.Request.Context(), actor(c)
+		var err error
+		switch action {
+		case "start":
+			_, err = a.Engine.Start(ctx, id, who)
+		case "pause":
+			err = a.Engine.Pause(ctx, id, who)
+		case "resume":
+			err = a.Engine.Resume(ctx, id, who)
+		case "cancel":
+			err = a.Engine.Cancel(ctx, id, who)
+		}
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		camp, err := a.Store.Campaign(ctx, id)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, camp)
+	}
+}

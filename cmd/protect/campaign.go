@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+
+	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/store"
+)
+
+const campaignUsage = `usage:
+  protect campaign create --name NAME --cohort COHORT --sender NUMBER|MGSID [--pace N]
+                          [--window FILE.json] [--policy FILE.json] [--questionnaire FILE.yaml]
+                          [--programme NAME] [--team-phone NUMBER]
+  protect campaign start|pause|resume|cancel NAME
+  protect campaign status NAME [--json]
+  protect campaign list`
+
+func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{campaignUsage}
+	}
+	rt, err := openRuntime(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	// Campaign commands only touch PostgreSQL: no Twilio client or queue.
+	eng := outreach.New(outreach.Options{Store: rt.Store, PublicURL: rt.Config.PublicURL, Logger: rt.Logger})
+	who := "cli:" + os.Getenv("USER")
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "create":
+		return campaignCreate(ctx, eng, who, rest, stdout, stderr)
+	case "list":
+		cs, err := rt.Store.Campaigns(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%-5s %-30s %-10s %-20s %s\n", "ID", "NAME", "STATE", "COHORT", "PACE/s")
+		for _, c := range cs {
+			fmt.Fprintf(stdout, "%-5d %-30s %-10s %-20s %g\n", c.ID, c.Name, c.State, c.CohortName, c.Pace)
+		}
+		return nil
+	case "start", "pause", "resume", "cancel", "status":
+	default:
+		return usageError{campaignUsage}
+	}
+	fs := newFlagSet("campaign "+sub, stderr)
+	asJSON := fs.Bool("json", false, "print as JSON")
+	pos, err := parseInterspersed(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"give the campaign's name"}
+	}
+	c, err := rt.Store.CampaignByName(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "start":
+		n, err := eng.Start(ctx, c.ID, who)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Campaign %q started: %d patients planned.\n", c.Name, n)
+	case "pause":
+		if err := eng.Pause(ctx, c.ID, who); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Campaign %q paused: no new contact will be made until it is resumed.\n", c.Name)
+	case "resume":
+		if err := eng.Resume(ctx, c.ID, who); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Campaign %q resumed.\n", c.Name)
+	case "cancel":
+		if err := eng.Cancel(ctx, c.ID, who); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Campaign %q cancelled.\n", c.Name)
+	case "status":
+		counts, err := rt.Store.CampaignStatus(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"campaign": c, "status": counts})
+		}
+		printStatus(stdout, c, counts)
+	}
+	return nil
+}
+
+func printStatus(w io.Writer, c store.Campaign, s store.CampaignCounts) {
+	fmt.Fprintf(w, "Campaign %q (%s), cohort %q, %d patients, pace %g/s\n", c.Name, c.State, c.CohortName, s.Patients, c.Pace)
+	fmt.Fprintln(w, "Outcomes:")
+	for _, k := range []string{"fine", "need", "opted_out", "unreachable"} {
+		fmt.Fprintf(w, "  %-12s %8d\n", k, s.Outcomes[k])
+	}
+	fmt.Fprintf(w, "  %-12s %8d\n", "in progress", s.Patients-s.States["done"])
+	section := func(title string, m map[string]int) {
+		if len(m) == 0 {
+			return
+		}
+		fmt.Fprintln(w, title)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %-12s %8d\n", k, m[k])
+		}
+	}
+	section("Patients by state:", s.States)
+	section("Attempts by state:", s.Attempts)
+	section("Needs reported:", s.NeedsByType)
+}
+
+func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("campaign create", stderr)
+	name := fs.String("name", "", "campaign name (unique)")
+	cohort := fs.String("cohort", "", "cohort to contact")
+	sender := fs.String("sender", "", "Twilio number (E.164) or messaging service SID (MG...)")
+	pace := fs.Float64("pace", 5, "messages per second")
+	windowFile := fs.String("window", "", "calling window JSON file (default Mon-Sat 09:00-19:00 Europe/London, no bank holidays)")
+	policyFile := fs.String("policy", "", "attempt policy JSON file (default: SMS, then SMS 48h later)")
+	qFile := fs.String("questionnaire", "", "questionnaire YAML file (default: the wellbeing check)")
+	programme := fs.String("programme", "NHS Protect", "programme name used in messages")
+	teamPhone := fs.String("team-phone", "", "phone number patients can call, used in messages")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{"unexpected arguments: use the flags"}
+	}
+	spec := outreach.CampaignSpec{Name: *name, Cohort: *cohort, Sender: *sender, Pace: *pace, ProgrammeName: *programme,
+		TeamPhone: *teamPhone, CreatedBy: who, Questionnaire: *qFile}
+	read := func(path string) ([]byte, error) {
+		if path == "" {
+			return nil, nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return b, nil
+	}
+	if spec.Window, err = read(*windowFile); err != nil {
+		return err
+	}
+	if spec.Policy, err = read(*policyFile); err != nil {
+		return err
+	}
+	if spec.QuestionnaireData, err = read(*qFile); err != nil {
+		return err
+	}
+	c, err := eng.CreateCampaign(ctx, spec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Campaign %q created (id %s) as a draft. Start it with: protect campaign start %s\n", c.Name, strconv.FormatInt(c.ID, 10), c.Name)
+	return nil
+}

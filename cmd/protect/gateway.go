@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/protectnow/protect/api"
+	"github.com/protectnow/protect/app"
+	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/ratelimit"
+	"github.com/protectnow/protect/sandbox"
+	"github.com/protectnow/protect/server"
+	"github.com/protectnow/protect/twilioapi"
+	"github.com/protectnow/protect/webhooks"
+)
+
+// gateway is a running Protect process: the runtime plus the engine and
+// whichever halves (HTTP, workers) it serves.
+type gateway struct {
+	rt      *app.Runtime
+	engine  *outreach.Engine
+	queue   *asynq.Client
+	sandbox *sandbox.Server
+}
+
+// openGateway opens the runtime and builds the engine. With no Twilio
+// credentials and no API URL, and when withSandbox is set, it starts the
+// built-in sandbox and points twilio-go at it.
+func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gateway, error) {
+	rt, err := openRuntime(ctx, stderr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := rt.Config
+	g := &gateway{rt: rt, queue: asynq.NewClientFromRedisClient(rt.Redis)}
+	apiURL := cfg.TwilioAPIURL
+	if cfg.Sandbox() && apiURL == "" {
+		if !withSandbox {
+			rt.Close()
+			return nil, errors.New("no Twilio credentials and no PROTECT_TWILIO_API_URL: run `protect sandbox` and set PROTECT_TWILIO_API_URL to its URL, or set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+		}
+		g.sandbox, err = sandbox.New(sandbox.Config{AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
+			InboundSMSURL: cfg.WebhookURL("/webhooks/twilio/sms"), Logger: rt.Logger.With("component", "sandbox")})
+		if err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		if apiURL, err = g.sandbox.Start(cfg.SandboxAddr); err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("sandbox on %s: %w (set PROTECT_SANDBOX_ADDR)", cfg.SandboxAddr, err)
+		}
+		rt.Logger.Warn("no Twilio credentials: using the built-in Twilio sandbox; no real message leaves this machine", "sandbox", apiURL)
+	}
+	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL)
+	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
+		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate"), PublicURL: cfg.PublicURL, Logger: rt.Logger})
+	return g, nil
+}
+
+func (g *gateway) close() {
+	if g.sandbox != nil {
+		g.sandbox.Close()
+	}
+	g.queue.Close()
+	g.rt.Close()
+}
+
+func (g *gateway) handler() http.Handler {
+	cfg := g.rt.Config
+	return server.New(g.rt, &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
+		PublicURL: cfg.PublicURL, Logger: g.rt.Logger}, &api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger})
+}
+
+// runWorkers runs the queue workers and the engine's loops until ctx ends.
+func (g *gateway) runWorkers(ctx context.Context) error {
+	cfg := g.rt.Config
+	srv := asynq.NewServerFromRedisClient(g.rt.Redis, asynq.Config{
+		Concurrency:       cfg.WorkerConcurrency,
+		Queues:            map[string]int{outreach.QueueCall: 5, outreach.QueueSMS: 5},
+		TaskCheckInterval: 100 * time.Millisecond,
+		ShutdownTimeout:   20 * time.Second,
+		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
+			return time.Duration(1<<min(n, 8)) * time.Second
+		},
+		Logger:   asynqLogger{g.rt.Logger},
+		LogLevel: asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(outreach.TaskSend, g.engine.HandleSend)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	g.rt.Logger.Info("workers running", "concurrency", cfg.WorkerConcurrency)
+	g.engine.Run(ctx)
+	srv.Shutdown()
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError{"run takes no arguments; configure it with environment variables"}
+	}
+	g, err := openGateway(ctx, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var workErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		workErr = g.runWorkers(ctx)
+		cancel()
+	}()
+	err = server.Serve(ctx, g.rt.Config.HTTPAddr, g.handler(), g.rt.Logger)
+	cancel()
+	wg.Wait()
+	return errors.Join(err, workErr)
+}
+
+func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError{"serve takes no arguments"}
+	}
+	g, err := openGateway(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	return server.Serve(ctx, g.rt.Config.HTTPAddr, g.handler(), g.rt.Logger)
+}
+
+func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError{"worker takes no arguments"}
+	}
+	g, err := openGateway(ctx, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	return g.runWorkers(ctx)
+}
+
+// cmdSandbox runs the Twilio sandbox on its own, for deployments that run
+// serve and worker apart without Twilio credentials.
+func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return usageError{"sandbox takes no arguments"}
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	logger := app.NewLogger(stderr, cfg)
+	sb, err := sandbox.New(sandbox.Config{AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
+		InboundSMSURL: cfg.WebhookURL("/webhooks/twilio/sms"), Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	u, err := sb.Start(cfg.SandboxAddr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Twilio sandbox listening on %s\nSet PROTECT_TWILIO_API_URL=%s for serve and worker.\n", u, u)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
+}
+
+// asynqLogger sends the queue library's logs to slog.
+type asynqLogger struct {
+	l interface{ Error(string, ...any) }
+}
+
+func (a asynqLogger) Debug(args ...any) {}
+func (a asynqLogger) Info(args ...any)  {}
+func (a asynqLogger) Warn(args ...any)  { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }

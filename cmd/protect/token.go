@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/protectnow/protect/store"
+)
+
+func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler\n       protect token revoke NAME"
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	rt, err := openRuntime(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	who := "cli:" + os.Getenv("USER")
+	switch args[0] {
+	case "create":
+		fs := newFlagSet("token create", stderr)
+		name := fs.String("name", "", "what the token is for (unique)")
+		role := fs.String("role", "", "admin, programme_lead, comms_lead or handler")
+		if _, err := parseInterspersed(fs, args[1:]); err != nil {
+			return err
+		}
+		if *name == "" || !store.ValidRole(*role) {
+			return usageError{usage}
+		}
+		tok, err := rt.Store.CreateAPIToken(ctx, *name, *role, who)
+		if err != nil {
+			return err
+		}
+		if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "token.create", SubjectType: "token", SubjectID: *name,
+			Details: map[string]any{"role": *role}}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", tok)
+		fmt.Fprintln(stderr, "Keep this token secret: it is shown once. Send it as 'Authorization: Bearer TOKEN'.")
+		return nil
+	case "revoke":
+		if len(args) != 2 {
+			return usageError{usage}
+		}
+		if err := rt.Store.RevokeAPIToken(ctx, args[1]); err != nil {
+			return err
+		}
+		return rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "token.revoke", SubjectType: "token", SubjectID: args[1]})
+	}
+	return usageError{usage}
+}

@@ -1,0 +1,241 @@
+package outreach_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/protectnow/protect/app"
+	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/internal/testdb"
+	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/outreach/cohort"
+	"github.com/protectnow/protect/phone"
+	"github.com/protectnow/protect/ratelimit"
+	"github.com/protectnow/protect/sandbox"
+	"github.com/protectnow/protect/server"
+	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/twilioapi"
+	"github.com/protectnow/protect/webhooks"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+const (
+	sid    = config.SandboxAccountSID
+	token  = config.SandboxAuthToken
+	sender = "+447700900999"
+)
+
+// alwaysOpen is a calling window that is open whenever a test runs.
+var alwaysOpen = []byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00","timezone":"Europe/London"}`)
+
+// fastPolicy texts twice; waits are cut short in tests by expiring them.
+var fastPolicy = []byte(`{"steps":[{"channel":"sms","wait":"1h"},{"channel":"sms","wait":"1h"}],"conversation_timeout":"1h"}`)
+
+// harness is a whole gateway on loopback: PostgreSQL, Redis, queue workers,
+// the webhook server and the Twilio sandbox, with twilio-go in between.
+type harness struct {
+	t       *testing.T
+	st      *store.Store
+	engine  *outreach.Engine
+	sb      *sandbox.Server
+	app     *httptest.Server
+	twilio  *httptest.Server
+	workers *asynq.Server
+	queue   *asynq.Client
+	mu      sync.Mutex
+	stopped bool
+}
+
+func newHarness(t *testing.T, edit func(*sandbox.Config)) *harness {
+	t.Helper()
+	testdb.Reset(t)
+	st := testdb.Store(t)
+	rdb := testdb.Redis(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h := &harness{t: t, st: st}
+	var handler http.Handler = http.NotFoundHandler()
+	h.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(h.app.Close)
+
+	cfg := sandbox.Config{AccountSID: sid, AuthToken: token, InboundSMSURL: h.app.URL + "/webhooks/twilio/sms",
+		CallbackDelay: 2 * time.Millisecond, ReplyDelay: 5 * time.Millisecond, Logger: logger}
+	if edit != nil {
+		edit(&cfg)
+	}
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sb = sb
+	h.twilio = httptest.NewServer(sb)
+	t.Cleanup(func() { h.twilio.Close(); sb.Close() })
+
+	h.queue = asynq.NewClientFromRedisClient(rdb)
+	h.engine = outreach.New(outreach.Options{Store: st, Twilio: twilioapi.New(sid, token, h.twilio.URL), Queue: h.queue,
+		Limiter: ratelimit.NewLimiter(rdb, "test:rate"), PublicURL: h.app.URL, Logger: logger, StaleAfter: time.Second})
+	rt := &app.Runtime{Store: st, Redis: rdb, Logger: logger}
+	handler = server.New(rt, &webhooks.Handler{Engine: h.engine, AccountSID: sid, AuthToken: token, PublicURL: h.app.URL, Logger: logger})
+
+	h.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 8, TaskCheckInterval: 20 * time.Millisecond,
+		Queues: map[string]int{outreach.QueueSMS: 1, outreach.QueueCall: 1}, LogLevel: asynq.FatalLevel,
+		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return 50 * time.Millisecond }})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(outreach.TaskSend, h.engine.HandleSend)
+	if err := h.workers.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.stopWorkers)
+	return h
+}
+
+func (h *harness) stopWorkers() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.stopped {
+		h.workers.Shutdown()
+		h.stopped = true
+	}
+}
+
+// patient is a cohort row for a simulated patient.
+type patient struct {
+	nhs, given, mobile, landline string
+}
+
+// importCohort imports patients into a cohort through the real importer.
+func (h *harness) importCohort(name string, ps []patient) {
+	h.t.Helper()
+	var b strings.Builder
+	b.WriteString("nhs_number,given_name,family_name,date_of_birth,mobile,landline\n")
+	for _, p := range ps {
+		fmt.Fprintf(&b, "%s,%s,Test,1950-01-01,%s,%s\n", p.nhs, p.given, p.mobile, p.landline)
+	}
+	sum, err := cohort.Import(context.Background(), h.st, strings.NewReader(b.String()), "test.csv", 0, io.Discard,
+		cohort.Options{Cohort: name, Phones: phone.Parser{AllowTestNumbers: true}})
+	if err != nil || sum.Rejected > 0 {
+		h.t.Fatalf("import: %+v %v", sum, err)
+	}
+}
+
+func (h *harness) campaign(name, cohortName string, pace float64, policy []byte) store.Campaign {
+	h.t.Helper()
+	c, err := h.engine.CreateCampaign(context.Background(), outreach.CampaignSpec{Name: name, Cohort: cohortName,
+		Sender: sender, Pace: pace, Window: alwaysOpen, Policy: policy, ProgrammeName: "Test Protect", TeamPhone: "01603 000000", CreatedBy: "test"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// eventually polls cond until it holds or 15 seconds pass, running the
+// dispatcher and sweeper between polls as a worker process would.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		if err := h.engine.Dispatch(ctx); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := h.engine.Sweep(ctx); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := h.engine.Reconcile(ctx); err != nil {
+			h.t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) status(id int64) store.CampaignCounts {
+	h.t.Helper()
+	s, err := h.st.CampaignStatus(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+func (h *harness) count(q string, args ...any) int {
+	h.t.Helper()
+	var n int
+	if err := h.st.Pool().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+func (h *harness) exec(q string, args ...any) {
+	h.t.Helper()
+	if _, err := h.st.Pool().Exec(context.Background(), q, args...); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// sentTo counts the messages the sandbox received from the gateway for a
+// number, as attempts (not TwiML replies).
+func (h *harness) sentTo(number string) int {
+	n := 0
+	for _, m := range h.sb.Messages() {
+		if m.To == number && m.Direction == "outbound-api" {
+			n++
+		}
+	}
+	return n
+}
+
+// post sends a signed (or not) form to the gateway.
+func (h *harness) post(path string, form url.Values, sign bool) (*http.Response, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.app.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if sign {
+		req.Header.Set("X-Twilio-Signature", twilioapi.Sign(token, h.app.URL+path, form))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// restart starts a fresh set of workers (a new process after a crash).
+func restart(t *testing.T, h *harness) {
+	t.Helper()
+	rdb := testdb.Redis(t)
+	h.mu.Lock()
+	h.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 4, TaskCheckInterval: 20 * time.Millisecond,
+		Queues: map[string]int{outreach.QueueSMS: 1, outreach.QueueCall: 1}, LogLevel: asynq.FatalLevel})
+	h.stopped = false
+	h.mu.Unlock()
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(outreach.TaskSend, h.engine.HandleSend)
+	if err := h.workers.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testdbRedisFlush(t *testing.T) error {
+	return testdb.Redis(t).FlushDB(context.Background()).Err()
+}

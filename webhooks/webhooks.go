@@ -1,0 +1,136 @@
+// Package webhooks is the Twilio-facing HTTP surface: inbound SMS, message
+// status callbacks and (with the IVR) voice webhooks. Every request must
+// carry a valid X-Twilio-Signature computed over the configured public URL;
+// anything else is refused before it touches the database.
+package webhooks
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/twilioapi"
+)
+
+// maxBody bounds a webhook body; Twilio's are a few kilobytes.
+const maxBody = 64 << 10
+
+var rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "protect_webhooks_rejected_total", Help: "Webhooks refused, by reason."}, []string{"reason"})
+
+func init() { prometheus.MustRegister(rejected) }
+
+// Handler serves the Twilio webhooks.
+type Handler struct {
+	Engine     *outreach.Engine
+	AccountSID string
+	AuthToken  string
+	// PublicURL is the base URL Twilio calls; signatures are computed over
+	// it plus the request's path and query, so proxies that rewrite the
+	// host or scheme do not break validation.
+	PublicURL string
+	Logger    *slog.Logger
+	// Extra registers more routes behind the same signature check (voice).
+	Extra func(g *gin.RouterGroup)
+}
+
+// Register adds the webhook routes.
+func (h *Handler) Register(r *gin.Engine) {
+	g := r.Group("/webhooks/twilio", h.verify)
+	g.POST("/sms", h.sms)
+	g.POST("/sms/status", h.smsStatus)
+	if h.Extra != nil {
+		h.Extra(g)
+	}
+}
+
+// verify checks size, form and signature, and that the request is for our
+// account. Nothing is stored for a request that fails.
+func (h *Handler) verify(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			rejected.WithLabelValues("too_large").Inc()
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body too large"})
+			return
+		}
+		rejected.WithLabelValues("bad_form").Inc()
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "malformed form body"})
+		return
+	}
+	sig := c.GetHeader("X-Twilio-Signature")
+	url := h.PublicURL + c.Request.URL.RequestURI()
+	if sig == "" || !twilioapi.SignatureValid(h.AuthToken, url, c.Request.PostForm, sig) {
+		rejected.WithLabelValues("signature").Inc()
+		h.Logger.Warn("webhook refused: bad or missing signature", "path", c.Request.URL.Path, "remote", c.ClientIP())
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "invalid signature"})
+		return
+	}
+	if acc := c.Request.PostForm.Get("AccountSid"); acc != "" && acc != h.AccountSID {
+		rejected.WithLabelValues("account").Inc()
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "wrong account"})
+		return
+	}
+	c.Next()
+}
+
+func validSID(s, prefixes string) bool {
+	if len(s) != 34 {
+		return false
+	}
+	for _, p := range strings.Split(prefixes, ",") {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) sms(c *gin.Context) {
+	f := c.Request.PostForm
+	in := outreach.InboundSMS{SID: f.Get("MessageSid"), From: f.Get("From"), To: f.Get("To"), Body: f.Get("Body")}
+	if !validSID(in.SID, "SM,MM") || in.From == "" || in.To == "" {
+		rejected.WithLabelValues("fields").Inc()
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "MessageSid, From and To are required"})
+		return
+	}
+	tw, err := h.Engine.HandleInbound(c.Request.Context(), in)
+	if err != nil {
+		h.Logger.Error("inbound sms failed", "sid", in.SID, "error", err)
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", []byte(tw))
+}
+
+func (h *Handler) smsStatus(c *gin.Context) {
+	f := c.Request.PostForm
+	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
+	cb := outreach.StatusCallback{AttemptID: attempt, SID: f.Get("MessageSid"), Status: f.Get("MessageStatus"),
+		ErrorCode: f.Get("ErrorCode"), ErrorMsg: f.Get("ErrorMessage")}
+	if cb.Status == "" {
+		cb.Status = f.Get("SmsStatus")
+	}
+	if err != nil || attempt <= 0 || !validSID(cb.SID, "SM,MM") || cb.Status == "" {
+		rejected.WithLabelValues("fields").Inc()
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, MessageSid and MessageStatus are required"})
+		return
+	}
+	if err := h.Engine.HandleStatus(c.Request.Context(), cb); err != nil {
+		if errors.Is(err, outreach.ErrUnknownAttempt) {
+			c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown attempt"})
+			return
+		}
+		h.Logger.Error("status callback failed", "attempt", attempt, "error", err)
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
