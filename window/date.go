@@ -104,8 +104,11 @@ func (d *Date) UnmarshalText(b []byte) error {
 }
 
 // Clock is a wall-clock time of day in minutes since midnight, 0 (00:00)
-// to 1439 (23:59).
+// to 1439 (23:59), or EndOfDay (24:00) as the end of a window.
 type Clock int
+
+// EndOfDay is "24:00": a window that ends at midnight.
+const EndOfDay Clock = 24 * 60
 
 // ParseClock parses a 24-hour "HH:MM" time of day; "9:30" is accepted too.
 func ParseClock(s string) (Clock, error) {
@@ -119,8 +122,11 @@ func ParseClock(s string) (Clock, error) {
 	if err1 != nil || err2 != nil {
 		return 0, bad
 	}
+	if h == 24 && m == 0 {
+		return EndOfDay, nil
+	}
 	if h > 23 || m > 59 {
-		return 0, fmt.Errorf("expected HH:MM between 00:00 and 23:59, got %q", s)
+		return 0, fmt.Errorf("expected HH:MM between 00:00 and 24:00, got %q", s)
 	}
 	return Clock(h*60 + m), nil
 }
@@ -140,6 +146,9 @@ func (c Clock) Valid() bool { return c >= 0 && c < 24*60 }
 
 // String formats c as "HH:MM".
 func (c Clock) String() string {
+	if c == EndOfDay {
+		return "24:00"
+	}
 	if !c.Valid() {
 		return fmt.Sprintf("Clock(%d)", int(c))
 	}
@@ -148,7 +157,7 @@ func (c Clock) String() string {
 
 // MarshalText encodes c as "HH:MM".
 func (c Clock) MarshalText() ([]byte, error) {
-	if !c.Valid() {
+	if !c.Valid() && c != EndOfDay {
 		return nil, fmt.Errorf("window: invalid clock %d", int(c))
 	}
 	return []byte(c.String()), nil

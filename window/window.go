@@ -101,8 +101,8 @@ func (w Window) Validate() error {
 	if !w.Start.Valid() {
 		return fieldErr("start", "expected a time between 00:00 and 23:59, got %d minutes", int(w.Start))
 	}
-	if !w.End.Valid() {
-		return fieldErr("end", "expected a time between 00:00 and 23:59, got %d minutes", int(w.End))
+	if !w.End.Valid() && w.End != EndOfDay {
+		return fieldErr("end", "expected a time between 00:01 and 24:00, got %d minutes", int(w.End))
 	}
 	if w.End <= w.Start {
 		return fieldErr("end", "expected a time after start %s (overnight windows are not supported), got %s", w.Start, w.End)

@@ -253,7 +253,8 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{`{"start":"9am"}`, "start", `start: expected HH:MM, got "9am"`},
 		{`{"start":"+9:00"}`, "start", `start: expected HH:MM, got "+9:00"`},
-		{`{"end":"24:00"}`, "end", `end: expected HH:MM between 00:00 and 23:59, got "24:00"`},
+		{`{"end":"24:30"}`, "end", `end: expected HH:MM between 00:00 and 24:00, got "24:30"`},
+		{`{"start":"24:00"}`, "start", `start: expected a time between 00:00 and 23:59`},
 		{`{"start":"19:00","end":"09:00"}`, "end", `end: expected a time after start 19:00 (overnight windows are not supported), got 09:00`},
 		{`{"start":"09:00","end":"09:00"}`, "end", `end: expected a time after start 09:00`},
 		{`{"days":["mon","funday"]}`, "days[1]", `days[1]: expected mon, tue, wed, thu, fri, sat or sun, got "funday"`},
@@ -302,7 +303,7 @@ func TestValidate(t *testing.T) {
 		{"no days", func(w *Window) { w.Days = nil }, "days"},
 		{"bad day", func(w *Window) { w.Days = []time.Weekday{9} }, "days[0]"},
 		{"bad start", func(w *Window) { w.Start = -1 }, "start"},
-		{"bad end", func(w *Window) { w.End = 1440 }, "end"},
+		{"bad end", func(w *Window) { w.End = 1441 }, "end"},
 		{"overnight", func(w *Window) { w.Start, w.End = 22*60, 6*60 }, "end"},
 		{"no location", func(w *Window) { w.Location = nil }, "timezone"},
 		{"bad holiday", func(w *Window) { w.Holidays = []Date{{2026, 2, 30}} }, "holidays[0]"},
@@ -335,4 +336,29 @@ func sameWindow(a, b Window) bool {
 	return err1 == nil && err2 == nil && string(ab) == string(bb) &&
 		a.Location.String() == b.Location.String() &&
 		len(a.Days) == len(b.Days) && len(a.Holidays) == len(b.Holidays)
+}
+
+func TestEndOfDayWindowIsAlwaysOpen(t *testing.T) {
+	w, err := Parse([]byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00","timezone":"Europe/London"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := w.Location
+	for _, ts := range []time.Time{
+		time.Date(2026, 11, 27, 23, 59, 30, 0, loc),
+		time.Date(2026, 11, 28, 0, 0, 0, 0, loc),
+		time.Date(2026, 3, 29, 3, 0, 0, 0, loc),
+		time.Date(2026, 10, 25, 1, 30, 0, 0, loc),
+	} {
+		if !w.Open(ts) || !w.NextOpen(ts).Equal(ts) {
+			t.Errorf("closed at %v", ts)
+		}
+	}
+	b, err := json.Marshal(w)
+	if err != nil || !strings.Contains(string(b), `"end":"24:00"`) {
+		t.Fatalf("round trip: %s %v", b, err)
+	}
+	if _, err := ParseClock("24:01"); err == nil {
+		t.Fatal("24:01 accepted")
+	}
 }
