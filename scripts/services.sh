@@ -419,7 +419,7 @@ pg_installed() {
 }
 
 APT_UPDATED=0
-INSTALLED_PG=0
+INSTALL_FAILED=0
 CLUSTERS_BEFORE=""
 # install PACKAGE...: apt-get install when allowed; prints why not otherwise.
 install_packages() {
@@ -492,12 +492,29 @@ trust_local_tcp() {
 }
 
 CREATED_CLUSTERS=()
+# adopt_new_clusters: clusters that appeared with our apt-get install of
+# postgresql are ours: allow local TCP with trust, and reload them if the
+# package already started them.
+adopt_new_clusters() {
+	local ver name _p status owner _d
+	while read -r ver name _p status owner _d; do
+		[[ -n $ver && $CLUSTERS_BEFORE != *"$ver $name "* ]] || continue
+		CREATED_CLUSTERS+=("$ver/$name")
+		trust_local_tcp "$ver" "$name" || continue
+		if [[ $status == online* ]]; then
+			as_cluster_owner "$owner" pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" reload >&2 || true
+		fi
+	done <<<"$(pg_clusters)"
+}
+
 # start_pg HOST PORT: start (installing or creating if needed) the local
 # cluster on PORT.
 start_pg() {
 	local host=$1 port=$2 line ver name cport status owner _d version="" rc f
-	# Not installed: the install step has already said why.
-	pg_installed || return 1
+	if ! pg_installed; then
+		((INSTALL_FAILED)) || problem "PostgreSQL is still not installed (no pg_ctlcluster or server binary)."
+		return 1
+	fi
 	line=$(pg_clusters | awk -v p="$port" '$3 == p' | head -n 1)
 	if [[ -z $line ]]; then
 		if [[ -n $(pg_clusters) ]]; then
@@ -528,15 +545,8 @@ start_pg() {
 		CREATED_CLUSTERS+=("$ver/$name")
 	fi
 	read -r ver name cport status owner _d <<<"$line"
-	# A cluster that appeared with our apt-get install is ours too.
-	if ((INSTALLED_PG)) && [[ $CLUSTERS_BEFORE != *"$ver $name "* && " ${CREATED_CLUSTERS[*]-} " != *" $ver/$name "* ]]; then
-		CREATED_CLUSTERS+=("$ver/$name")
-	fi
 	if [[ " ${CREATED_CLUSTERS[*]-} " == *" $ver/$name "* ]]; then
 		trust_local_tcp "$ver" "$name" || return 1
-		if [[ $status == online* ]]; then
-			as_cluster_owner "$owner" pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" reload >&2 || true
-		fi
 	fi
 	if [[ $status == online* ]]; then
 		# Running but not answering here: starting up, or not listening
@@ -564,7 +574,10 @@ start_pg() {
 REDIS_LOG=""
 start_redis() {
 	local host=$1 port=$2 dir log bind major
-	have redis-server || return 1
+	if ! have redis-server; then
+		((INSTALL_FAILED)) || problem "Redis is still not installed (no redis-server on PATH)."
+		return 1
+	fi
 	if is_root; then
 		dir=/var/lib/redis
 		log=/var/log/redis/protect.log
@@ -841,9 +854,11 @@ if ((${#DOWN[@]})); then
 	done
 	if ((${#PKGS[@]})); then
 		CLUSTERS_BEFORE=$(pg_clusters)
-		if install_packages "${PKGS[@]}" && [[ " ${PKGS[*]} " == *" postgresql "* ]]; then
-			INSTALLED_PG=1
+		if ! install_packages "${PKGS[@]}"; then
+			INSTALL_FAILED=1
+		elif [[ " ${PKGS[*]} " == *" postgresql "* ]]; then
 			find_pg_isready
+			adopt_new_clusters
 		fi
 	fi
 	for ep in "${DOWN[@]}"; do
@@ -861,6 +876,9 @@ for t in "${TARGETS[@]}"; do
 	esac
 done
 
+if [[ $FAILED_EPS != " " ]] && ((${#PROBLEMS[@]} == 0)); then
+	problem "could not bring up:$FAILED_EPS"
+fi
 if ((${#PROBLEMS[@]})); then
 	printf '\nservices: not ready:\n' >&2
 	for p in "${PROBLEMS[@]}"; do printf -- '- %s\n' "$p" >&2; done
