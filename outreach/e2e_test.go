@@ -13,6 +13,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/protectnow/protect/nhsnumber"
+	"github.com/protectnow/protect/sandbox"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/twilioapi"
 )
@@ -46,6 +47,10 @@ func TestCampaignReachesEveryOutcome(t *testing.T) {
 		{nhs(8), "Nobody", "", ""},
 	}
 	h.importCohort("everyone", ps)
+	// OK, no help with food, medicines, not unwell, no call back.
+	h.sb.SetPersona(sandbox.Persona{Number: testNumber(100), Label: "fine", Replies: []string{"1", "2", "no", "2", "No thanks"}, OnlyQuestions: true})
+	// Not OK, then silent part-way through.
+	h.sb.SetPersona(sandbox.Persona{Number: testNumber(101), Label: "stops", Replies: []string{"2"}, OnlyQuestions: true})
 	c := h.campaign("outcomes", "everyone", 50, fastPolicy)
 	n, err := h.engine.Start(ctx, c.ID, "test")
 	if err != nil || n != len(ps) {
@@ -88,7 +93,7 @@ func TestCampaignReachesEveryOutcome(t *testing.T) {
 			t.Errorf("%s got %d attempt messages, want 1", p.given, got)
 		}
 	}
-	if got := h.count(`SELECT count(*) FROM answers WHERE patient_id = (SELECT id FROM patients WHERE nhs_number = $1)`, ps[0].nhs); got != 1 {
+	if got := h.count(`SELECT count(*) FROM answers WHERE patient_id = (SELECT id FROM patients WHERE nhs_number = $1)`, ps[0].nhs); got != 5 {
 		t.Errorf("fine patient answers = %d", got)
 	}
 	if got := h.count(`SELECT count(*) FROM needs WHERE category = 'unreachable' AND campaign_id = $1`, c.ID); got != 5 {

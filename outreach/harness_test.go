@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/config"
@@ -55,6 +56,7 @@ type harness struct {
 	twilio  *httptest.Server
 	workers *asynq.Server
 	queue   *asynq.Client
+	rdb     *redis.Client
 	mu      sync.Mutex
 	stopped bool
 }
@@ -68,7 +70,7 @@ func newHarness(t *testing.T, edit func(*sandbox.Config)) *harness {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	h := &harness{t: t, st: st}
+	h := &harness{t: t, st: st, rdb: rdb}
 	var handler http.Handler = http.NotFoundHandler()
 	h.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.app.Close)
@@ -88,7 +90,7 @@ func newHarness(t *testing.T, edit func(*sandbox.Config)) *harness {
 
 	h.queue = asynq.NewClientFromRedisClient(rdb)
 	h.engine = outreach.New(outreach.Options{Store: st, Twilio: twilioapi.New(sid, token, h.twilio.URL), Queue: h.queue,
-		Limiter: ratelimit.NewLimiter(rdb, "test:rate"), PublicURL: h.app.URL, Logger: logger, StaleAfter: time.Second})
+		Limiter: ratelimit.NewLimiter(rdb, "test:rate:"), PublicURL: h.app.URL, Logger: logger, StaleAfter: time.Second})
 	rt := &app.Runtime{Store: st, Redis: rdb, Logger: logger}
 	handler = server.New(rt, &webhooks.Handler{Engine: h.engine, AccountSID: sid, AuthToken: token, PublicURL: h.app.URL, Logger: logger})
 
@@ -151,6 +153,16 @@ func (h *harness) eventually(what string, cond func() bool) {
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			rows, _ := h.st.Pool().Query(ctx, `SELECT a.id, a.state, a.to_number, coalesce(a.error_code, 0), a.error_message, cp.state, coalesce(cp.outcome, '')
+				FROM attempts a JOIN campaign_patients cp USING (campaign_id, patient_id) ORDER BY a.id`)
+			for rows.Next() {
+				var id int64
+				var st, to, msg, cps, oc string
+				var code int
+				rows.Scan(&id, &st, &to, &code, &msg, &cps, &oc)
+				h.t.Logf("attempt %d %s %s code=%d %q journey=%s %s", id, st, to, code, msg, cps, oc)
+			}
+			rows.Close()
 			h.t.Fatalf("timed out waiting for %s", what)
 		}
 		if err := h.engine.Dispatch(ctx); err != nil {
@@ -223,9 +235,8 @@ func (h *harness) post(path string, form url.Values, sign bool) (*http.Response,
 // restart starts a fresh set of workers (a new process after a crash).
 func restart(t *testing.T, h *harness) {
 	t.Helper()
-	rdb := testdb.Redis(t)
 	h.mu.Lock()
-	h.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 4, TaskCheckInterval: 20 * time.Millisecond,
+	h.workers = asynq.NewServerFromRedisClient(h.rdb, asynq.Config{Concurrency: 4, TaskCheckInterval: 20 * time.Millisecond,
 		Queues: map[string]int{outreach.QueueSMS: 1, outreach.QueueCall: 1}, LogLevel: asynq.FatalLevel})
 	h.stopped = false
 	h.mu.Unlock()

@@ -63,7 +63,7 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 	}
 	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL)
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
-		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate"), PublicURL: cfg.PublicURL, Logger: rt.Logger})
+		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate:"), PublicURL: cfg.PublicURL, Logger: rt.Logger})
 	return g, nil
 }
 

@@ -1,0 +1,63 @@
+# Protect: the two commands a newcomer needs are `make run` and `make test`.
+# Both start a local PostgreSQL and Redis when none is reachable.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+BIN      := bin/protect
+
+.PHONY: run test test-short bench bench-import bench-plan bench-webhook bench-pace lint fuzz build services clean
+
+## build: compile bin/protect
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/protect
+
+## services: make sure PostgreSQL and Redis are reachable (starting or installing them locally)
+services:
+	@scripts/services.sh --create-db --run
+
+## run: the gateway with its workers (built-in Twilio sandbox when no Twilio credentials are set)
+run: services build
+	$(BIN) run
+
+## test: every test, against the real PostgreSQL and Redis
+test:
+	@scripts/services.sh --test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	@scripts/services.sh --test
+	@for spec in \
+		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader \
+		questionnaire:FuzzNormalize questionnaire:FuzzMatch questionnaire:FuzzLoad \
+		templates:FuzzParse templates:FuzzCountSMS window:FuzzParse; do \
+		pkg=$${spec%%:*}; fn=$${spec##*:}; \
+		echo "== $$pkg $$fn"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	done
+
+## bench: the benchmarks whose figures are in BENCHMARKS.md
+bench: bench-import bench-plan bench-webhook bench-pace
+
+bench-import: build
+	$(GO) run ./bench/importbench -rows 1000000
+
+bench-plan: build
+	$(GO) run ./bench/planbench -patients 1000000
+
+bench-webhook: build
+	$(GO) run ./bench/webhookbench -rate 2000 -duration 20s
+
+bench-pace: build
+	$(GO) run ./bench/pacebench
+
+clean:
+	rm -rf bin
