@@ -103,9 +103,9 @@ func printStatus(w io.Writer, c store.Campaign, s store.CampaignCounts) {
 	fmt.Fprintf(w, "Campaign %q (%s), cohort %q, %d patients, pace %g/s\n", c.Name, c.State, c.CohortName, s.Patients, c.Pace)
 	fmt.Fprintln(w, "Outcomes:")
 	for _, k := range []string{"fine", "need", "opted_out", "unreachable"} {
-		fmt.Fprintf(w, "  %-12s %8d\n", k, s.Outcomes[k])
+		fmt.Fprintf(w, "  %-16s %8d\n", k, s.Outcomes[k])
 	}
-	fmt.Fprintf(w, "  %-12s %8d\n", "in progress", s.Patients-s.States["done"])
+	fmt.Fprintf(w, "  %-16s %8d\n", "in progress", s.Patients-s.States["done"])
 	section := func(title string, m map[string]int) {
 		if len(m) == 0 {
 			return
@@ -117,7 +117,7 @@ func printStatus(w io.Writer, c store.Campaign, s store.CampaignCounts) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %-12s %8d\n", k, m[k])
+			fmt.Fprintf(w, "  %-16s %8d\n", k, m[k])
 		}
 	}
 	section("Patients by state:", s.States)
