@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -39,12 +40,19 @@ func main() {
 	rate := flag.Float64("rate", 2000, "requests per second")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/13", "Redis database to use (flushed)")
+	flag.BoolVar(&explain, "explain", false, "print the plan of the conversation lookup")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run")
 	flag.Parse()
 	if err := run(*rate, *duration, *redisURL); err != nil {
 		fmt.Fprintln(os.Stderr, "webhookbench:", err)
 		os.Exit(1)
 	}
 }
+
+var (
+	explain    bool
+	cpuProfile string
+)
 
 // answers walk the wellbeing check: OK, no food help, no medicines help,
 // not unwell, no call back.
@@ -72,7 +80,7 @@ func run(rate float64, d time.Duration, redisURL string) error {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "cohort.csv")
 	f, _ := os.Create(path)
-	benchdb.WriteCohort(f, patients*12/10, 11, false) //nolint:errcheck
+	benchdb.WriteCohort(f, patients*16/10, 11, false) //nolint:errcheck
 	f.Close()
 	if _, err := cohort.ImportFile(ctx, st, path, cohort.Options{Cohort: "bench", ReportPath: filepath.Join(dir, "r.csv"), Phones: phone.Parser{}, Logger: quiet}); err != nil {
 		return err
@@ -120,6 +128,27 @@ func run(rate float64, d time.Duration, redisURL string) error {
 		return fmt.Errorf("only %d patients with an SMS number, need %d", len(numbers), patients)
 	}
 
+	if explain {
+		rows, _ := st.Pool().Query(ctx, `EXPLAIN ANALYZE SELECT cp.patient_id FROM campaign_patients cp
+			JOIN campaigns c ON c.id = cp.campaign_id JOIN patients p ON p.id = cp.patient_id
+			LEFT JOIN practices pr ON pr.code = p.gp_practice_code
+			WHERE cp.contact_number = $1 AND cp.state IN ('contacting', 'conversing') AND cp.channel = 'sms'
+			ORDER BY cp.last_activity DESC LIMIT 1 FOR UPDATE OF cp`, numbers[0])
+		for rows.Next() {
+			var line string
+			rows.Scan(&line) //nolint:errcheck
+			fmt.Println(line)
+		}
+		rows.Close()
+	}
+	if cpuProfile != "" {
+		pf, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(pf) //nolint:errcheck
+		defer pprof.StopCPUProfile()
+	}
 	rt := &app.Runtime{Store: st, Redis: rdb, Logger: quiet}
 	h := server.New(rt, &webhooks.Handler{Engine: eng, AccountSID: config.SandboxAccountSID, AuthToken: config.SandboxAuthToken,
 		PublicURL: public, Logger: quiet})
