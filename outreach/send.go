@@ -91,10 +91,11 @@ func (e *Engine) HandleSend(ctx context.Context, t *asynq.Task) error {
 	return e.sendSMS(ctx, w)
 }
 
-// burstFor lets a small burst through so that workers waking together do
-// not lose slots, while keeping the rate within a second's worth.
+// burstFor lets a small burst through so that a worker that wakes late
+// does not lose its slot, while keeping any excess under 2% of a second's
+// sending.
 func burstFor(pace float64) int {
-	b := int(pace / 10)
+	b := int(pace / 50)
 	if b < 1 {
 		b = 1
 	}
