@@ -9,12 +9,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,11 +23,8 @@ import (
 	"github.com/protectnow/protect/bench/internal/benchdb"
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/outreach"
-	"github.com/protectnow/protect/outreach/cohort"
-	"github.com/protectnow/protect/phone"
 	"github.com/protectnow/protect/ratelimit"
 	"github.com/protectnow/protect/sandbox"
-	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/twilioapi"
 )
 
@@ -56,30 +50,13 @@ func main() {
 func run(pace, seconds float64, redisURL string, concurrency int) error {
 	ctx := context.Background()
 	n := int(pace * seconds)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dbURL, err := benchdb.Fresh(ctx, "protect_bench_pace")
+	quiet := benchdb.Quiet
+	env, err := benchdb.Setup(ctx, "protect_bench_pace", n*13/10+50, 5)
 	if err != nil {
 		return err
 	}
-	defer benchdb.Drop(ctx, "protect_bench_pace")
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	dir, _ := os.MkdirTemp("", "pacebench")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "cohort.csv")
-	f, _ := os.Create(path)
-	benchdb.WriteCohort(f, n*13/10+50, 5, false) //nolint:errcheck
-	f.Close()
-	if _, err := cohort.ImportFile(ctx, st, path, cohort.Options{Cohort: "bench", ReportPath: filepath.Join(dir, "r.csv"),
-		Phones: phone.Parser{}, Logger: quiet}); err != nil {
-		return err
-	}
+	defer env.Close()
+	st := env.Store
 	opt, _ := redis.ParseURL(redisURL)
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
@@ -98,7 +75,7 @@ func run(pace, seconds float64, redisURL string, concurrency int) error {
 	eng := outreach.New(outreach.Options{Store: st, Twilio: twilioapi.New(config.SandboxAccountSID, config.SandboxAuthToken, api.URL),
 		Queue: queue, Limiter: ratelimit.NewLimiter(rdb, "bench:rate:"), PublicURL: "http://127.0.0.1:1", Logger: quiet})
 	c, err := eng.CreateCampaign(ctx, outreach.CampaignSpec{Name: "pace", Cohort: "bench", Sender: "+447700900999", Pace: pace,
-		Window: []byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00"}`), CreatedBy: "bench"})
+		Window: benchdb.AlwaysOpen, CreatedBy: "bench"})
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +19,6 @@ import (
 
 	"github.com/protectnow/protect/bench/internal/benchdb"
 	"github.com/protectnow/protect/outreach"
-	"github.com/protectnow/protect/outreach/cohort"
-	"github.com/protectnow/protect/phone"
-	"github.com/protectnow/protect/store"
 )
 
 func main() {
@@ -54,34 +48,14 @@ func usedMemory(ctx context.Context, rdb *redis.Client) int64 {
 
 func run(n int, redisURL string, pace float64) error {
 	ctx := context.Background()
-	dbURL, err := benchdb.Fresh(ctx, "protect_bench_plan")
-	if err != nil {
-		return err
-	}
-	defer benchdb.Drop(ctx, "protect_bench_plan")
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	dir, _ := os.MkdirTemp("", "planbench")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "cohort.csv")
-	f, _ := os.Create(path)
-	if err := benchdb.WriteCohort(f, n, 7, false); err != nil {
-		return err
-	}
-	f.Close()
 	t0 := time.Now()
-	sum, err := cohort.ImportFile(ctx, st, path, cohort.Options{Cohort: "bench", Phones: phone.Parser{},
-		ReportPath: filepath.Join(dir, "report.csv"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	env, err := benchdb.Setup(ctx, "protect_bench_plan", n, 7)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("cohort: %d rows imported in %.1f s (%d with a contact route)\n", sum.RowsRead, time.Since(t0).Seconds(), sum.Accepted)
+	defer env.Close()
+	st, sum := env.Store, env.Import
+	fmt.Printf("cohort: %d rows generated and imported in %.1f s (%d with a contact route)\n", sum.RowsRead, time.Since(t0).Seconds(), sum.Accepted)
 
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -95,7 +69,7 @@ func run(n int, redisURL string, pace float64) error {
 	queue := asynq.NewClientFromRedisClient(rdb)
 	defer queue.Close()
 	eng := outreach.New(outreach.Options{Store: st, Queue: queue, PublicURL: "http://127.0.0.1:8080",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: benchdb.Quiet})
 	c, err := eng.CreateCampaign(ctx, outreach.CampaignSpec{Name: "bench", Cohort: "bench", Sender: "+447700900999", Pace: pace,
 		Window:    []byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00","timezone":"Europe/London"}`),
 		CreatedBy: "bench"})

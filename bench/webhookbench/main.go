@@ -10,13 +10,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -28,10 +25,7 @@ import (
 	"github.com/protectnow/protect/bench/internal/load"
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/outreach"
-	"github.com/protectnow/protect/outreach/cohort"
-	"github.com/protectnow/protect/phone"
 	"github.com/protectnow/protect/server"
-	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/twilioapi"
 	"github.com/protectnow/protect/webhooks"
 )
@@ -62,29 +56,12 @@ func run(rate float64, d time.Duration, redisURL string) error {
 	ctx := context.Background()
 	requests := int(rate * d.Seconds())
 	patients := requests/len(answers) + 1
-	dbURL, err := benchdb.Fresh(ctx, "protect_bench_webhook")
+	env, err := benchdb.Setup(ctx, "protect_bench_webhook", patients*16/10, 11)
 	if err != nil {
 		return err
 	}
-	defer benchdb.Drop(ctx, "protect_bench_webhook")
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dir, _ := os.MkdirTemp("", "webhookbench")
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "cohort.csv")
-	f, _ := os.Create(path)
-	benchdb.WriteCohort(f, patients*16/10, 11, false) //nolint:errcheck
-	f.Close()
-	if _, err := cohort.ImportFile(ctx, st, path, cohort.Options{Cohort: "bench", ReportPath: filepath.Join(dir, "r.csv"), Phones: phone.Parser{}, Logger: quiet}); err != nil {
-		return err
-	}
+	defer env.Close()
+	st, quiet := env.Store, benchdb.Quiet
 	opt, _ := redis.ParseURL(redisURL)
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
@@ -97,7 +74,7 @@ func run(rate float64, d time.Duration, redisURL string) error {
 	public := "http://" + ln.Addr().String()
 	eng := outreach.New(outreach.Options{Store: st, PublicURL: public, Logger: quiet})
 	c, err := eng.CreateCampaign(ctx, outreach.CampaignSpec{Name: "bench", Cohort: "bench", Sender: "+447700900999", Pace: 100,
-		Window: []byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00"}`), CreatedBy: "bench"})
+		Window: benchdb.AlwaysOpen, CreatedBy: "bench"})
 	if err != nil {
 		return err
 	}
