@@ -142,17 +142,6 @@ func (s *Store) FinishJourney(ctx context.Context, campaignID, patientID int64, 
 	return ended, nil
 }
 
-// SettleAttempts marks the sent attempts of a journey answered or
-// unanswered when it moves on, so reports can count them.
-func (s *Store) SettleAttempts(ctx context.Context, campaignID, patientID int64, state string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE attempts SET state = $3, status_at = now()
-		WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('sent', 'delivered')`, campaignID, patientID, state)
-	if err != nil {
-		return fmt.Errorf("settle attempts: %w", err)
-	}
-	return nil
-}
-
 // Route is a channel and number an attempt used.
 type Route struct {
 	Channel   string
