@@ -122,51 +122,40 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 	return twiml, replayed, nil
 }
 
+// applyCallChange writes a step in one round trip (a batch in the
+// step's transaction): the caller is waiting on the line.
 func applyCallChange(ctx context.Context, tx pgx.Tx, d CallDialog, st CallStep, ch CallChange) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO call_steps (call_sid, seq, input, twiml) VALUES ($1, $2, $3, $4)`,
-		st.SID, st.Seq, st.Input, ch.TwiML); err != nil {
-		return fmt.Errorf("call step: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE calls SET seq = $2, phase = $3, no_input = $4,
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO call_steps (call_sid, seq, input, twiml) VALUES ($1, $2, $3, $4)`, st.SID, st.Seq, st.Input, ch.TwiML)
+	b.Queue(`UPDATE calls SET seq = $2, phase = $3, no_input = $4,
 			result = CASE WHEN $5 = '' THEN result ELSE $5 END, updated_at = now()
-		WHERE call_sid = $1`, st.SID, st.Seq, ch.Phase, ch.NoInput, ch.Result); err != nil {
-		return fmt.Errorf("call state: %w", err)
-	}
-	var answerID any
+		WHERE call_sid = $1`, st.SID, st.Seq, ch.Phase, ch.NoInput, ch.Result)
 	if a := ch.Answer; a != nil {
-		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO answers (campaign_id, patient_id, attempt_id, channel, question, option_key, raw)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			d.CampaignID, d.PatientID, d.AttemptID, a.Channel, a.Question, a.Option, a.Raw).Scan(&id); err != nil {
-			return fmt.Errorf("call answer: %w", err)
-		}
-		answerID = id
+		b.Queue(`INSERT INTO answers (campaign_id, patient_id, attempt_id, channel, question, option_key, raw)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.CampaignID, d.PatientID, d.AttemptID, a.Channel, a.Question, a.Option, a.Raw)
 	}
 	for _, n := range ch.Needs {
-		if _, err := tx.Exec(ctx, `INSERT INTO needs (campaign_id, patient_id, category, priority, answer_id, detail)
-			VALUES ($1, $2, $3, $4, $5, $6)`, d.CampaignID, d.PatientID, n.Category, n.Priority, answerID, n.Detail); err != nil {
-			return fmt.Errorf("call need: %w", err)
-		}
+		// currval is the answer just inserted in this session.
+		b.Queue(`INSERT INTO needs (campaign_id, patient_id, category, priority, answer_id, detail)
+			VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN currval('answers_id_seq') END, $6)`,
+			d.CampaignID, d.PatientID, n.Category, n.Priority, ch.Answer != nil, n.Detail)
 	}
-	if ch.Conversation == nil && ch.Outcome == "" {
-		return nil
+	if ch.Conversation != nil || ch.Outcome != "" {
+		b.Queue(`UPDATE campaign_patients SET conversation = coalesce($3, conversation),
+				state = CASE WHEN $4 = '' THEN state ELSE 'done' END,
+				outcome = nullif($4, ''), outcome_reason = CASE WHEN $4 = '' THEN outcome_reason ELSE $5 END,
+				outcome_at = CASE WHEN $4 = '' THEN outcome_at ELSE now() END,
+				wait_until = CASE WHEN $4 = '' THEN wait_until ELSE NULL END,
+				channel = 'voice', last_activity = now()
+			WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done'`,
+			d.CampaignID, d.PatientID, ch.Conversation, ch.Outcome, ch.Reason)
 	}
-	tag, err := tx.Exec(ctx, `UPDATE campaign_patients SET conversation = coalesce($3, conversation),
-			state = CASE WHEN $4 = '' THEN state ELSE 'done' END,
-			outcome = nullif($4, ''), outcome_reason = CASE WHEN $4 = '' THEN outcome_reason ELSE $5 END,
-			outcome_at = CASE WHEN $4 = '' THEN outcome_at ELSE now() END,
-			wait_until = CASE WHEN $4 = '' THEN wait_until ELSE NULL END,
-			channel = 'voice', last_activity = now()
-		WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done'`,
-		d.CampaignID, d.PatientID, ch.Conversation, ch.Outcome, ch.Reason)
-	if err != nil {
-		return fmt.Errorf("call journey: %w", err)
+	if ch.Outcome != "" {
+		b.Queue(`UPDATE attempts SET state = 'cancelled', status_at = now()
+			WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('planned', 'queued', 'retry')`, d.CampaignID, d.PatientID)
 	}
-	if ch.Outcome != "" && tag.RowsAffected() == 1 {
-		if _, err := tx.Exec(ctx, `UPDATE attempts SET state = 'cancelled', status_at = now()
-			WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('planned', 'queued', 'retry')`, d.CampaignID, d.PatientID); err != nil {
-			return fmt.Errorf("call journey: cancel attempts: %w", err)
-		}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("call %s step %d: %w", st.SID, st.Seq, err)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,9 +56,17 @@ func main() {
 	rate := flag.Int("rate", 500, "requests per second")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	dup := flag.Float64("dup", 0.05, "share of requests sent twice")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*rate, *duration, *dup); err != nil {
 		fmt.Fprintln(os.Stderr, "voicebench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -114,7 +123,7 @@ func run(rate int, duration time.Duration, dup float64) error {
 	defer srv.Close()
 
 	// Enough patients for the run, each with a planned voice attempt.
-	calls := rate*int(duration.Seconds())/(len(digits)+2) + 100
+	calls := rate*int(duration.Seconds())/2 + 1000
 	attempts, err := setup(ctx, st, engine, calls)
 	if err != nil {
 		return err
@@ -166,6 +175,7 @@ func run(rate int, duration time.Duration, dup float64) error {
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
 	end := start.Add(duration)
+	overloaded := false
 	for i := 0; ; i++ {
 		due := start.Add(time.Duration(i) * interval)
 		if due.After(end) {
@@ -178,8 +188,12 @@ func run(rate int, duration time.Duration, dup float64) error {
 		default:
 			var ok bool
 			if r, ok = newCall(); !ok {
-				return errors.New("ran out of patients")
+				// Every call is waiting on the server: it is not keeping up.
+				overloaded = true
 			}
+		}
+		if overloaded {
+			break
 		}
 		wg.Add(1)
 		go send(r, due)
@@ -187,6 +201,9 @@ func run(rate int, duration time.Duration, dup float64) error {
 	wg.Wait()
 	elapsed := time.Since(start)
 	report(samples, elapsed)
+	if overloaded {
+		return errors.New("stopped early: every simulated call was waiting on the server (it did not keep up with the rate)")
+	}
 	return nil
 }
 
