@@ -3,6 +3,8 @@ package outreach_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -284,3 +286,21 @@ func TestVoiceNoDoubleCall(t *testing.T) {
 }
 
 func newTask(payload []byte) *asynq.Task { return asynq.NewTask(outreach.TaskSend, payload) }
+
+// Voice webhooks sit behind the same signature check as SMS.
+func TestVoiceWebhooksNeedASignature(t *testing.T) {
+	h := newHarness(t, nil)
+	form := url.Values{"CallSid": {"CA" + strings.Repeat("a", 32)}, "AccountSid": {sid}, "CallStatus": {"completed"}}
+	for _, path := range []string{"/webhooks/twilio/voice/answer?attempt=1", "/webhooks/twilio/voice/gather?attempt=1&seq=1",
+		"/webhooks/twilio/voice/dial?attempt=1&seq=2", "/webhooks/twilio/voice/status?attempt=1"} {
+		if resp, _ := h.post(path, form, false); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s unsigned: %d", path, resp.StatusCode)
+		}
+		if resp, _ := h.post(path, form, true); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s signed, unknown attempt: %d", path, resp.StatusCode)
+		}
+	}
+	if got := h.count(`SELECT count(*) FROM calls`); got != 0 {
+		t.Fatalf("refused webhooks stored %d calls", got)
+	}
+}
