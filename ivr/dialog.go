@@ -280,7 +280,7 @@ func (g *dialog) operator(c store.CallDialog, ch *store.CallChange, d *doc) erro
 // (they record what was agreed), or nobody answered and a call back is
 // promised.
 func (g *dialog) dialed(t turn, ch *store.CallChange, d *doc) error {
-	if t.dialStatus != "completed" {
+	if t.dialStatus != "completed" && t.dialStatus != "answered" {
 		return g.callBack(ch, d)
 	}
 	ch.Phase, ch.Result = phaseDone, "transferred"
