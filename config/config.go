@@ -44,6 +44,11 @@ type Config struct {
 	SessionKey string
 	// SandboxAddr is where the built-in Twilio sandbox listens.
 	SandboxAddr string
+	// Voice and VoiceLanguage are how automated calls speak.
+	Voice         string
+	VoiceLanguage string
+	// CallsPerNumber caps the calls in progress per caller number.
+	CallsPerNumber int
 }
 
 // Sandbox reports whether no Twilio credentials are set, in which case the
@@ -78,6 +83,9 @@ var Vars = []Var{
 	{"PROTECT_ALLOW_TEST_NUMBERS", "true with the sandbox, else false", "Accept 07700 900xxx test numbers as mobiles."},
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
 	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
+	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice automated calls speak with (for example Polly.Amy or alice)."},
+	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language of automated calls."},
+	{"PROTECT_CALLS_PER_NUMBER", "10", "Calls in progress at once per caller number, across all workers (1-1000)."},
 }
 
 // Load reads the configuration from the environment.
@@ -113,6 +121,13 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LogFormat:        strings.ToLower(get("PROTECT_LOG_FORMAT")),
 		SessionKey:       get("PROTECT_SESSION_KEY"),
 		SandboxAddr:      get("PROTECT_SANDBOX_ADDR"),
+		Voice:            get("PROTECT_VOICE"),
+		VoiceLanguage:    get("PROTECT_VOICE_LANGUAGE"),
+	}
+	if n, err := strconv.Atoi(get("PROTECT_CALLS_PER_NUMBER")); err != nil || n < 1 || n > 1000 {
+		bad("PROTECT_CALLS_PER_NUMBER", "a whole number from 1 to 1000", get("PROTECT_CALLS_PER_NUMBER"))
+	} else {
+		c.CallsPerNumber = n
 	}
 
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

@@ -51,6 +51,39 @@ type Policy struct {
 	// ConversationTimeout is how long a patient who started answering may
 	// go quiet before a person is asked to follow up.
 	ConversationTimeout Duration `json:"conversation_timeout"`
+	// RingTimeout is how long a call rings before it counts as not
+	// answered; default DefaultRingTimeout.
+	RingTimeout Duration `json:"ring_timeout,omitempty"`
+	// CallTimeLimit ends a call that runs longer; default
+	// DefaultCallTimeLimit.
+	CallTimeLimit Duration `json:"call_time_limit,omitempty"`
+	// CallRetryAfter is how long after an unanswered call (busy, no
+	// answer, a voicemail) the next step is due; default
+	// DefaultCallRetryAfter.
+	CallRetryAfter Duration `json:"call_retry_after,omitempty"`
+}
+
+// Call defaults used when a policy leaves them out.
+const (
+	DefaultRingTimeout    = 30 * time.Second
+	DefaultCallTimeLimit  = 10 * time.Minute
+	DefaultCallRetryAfter = 2 * time.Hour
+)
+
+// Ring is the policy's ring timeout.
+func (p Policy) Ring() time.Duration { return orDefault(p.RingTimeout, DefaultRingTimeout) }
+
+// TimeLimit is the policy's maximum call length.
+func (p Policy) TimeLimit() time.Duration { return orDefault(p.CallTimeLimit, DefaultCallTimeLimit) }
+
+// RetryAfter is how long after an unanswered call the next step is due.
+func (p Policy) RetryAfter() time.Duration { return orDefault(p.CallRetryAfter, DefaultCallRetryAfter) }
+
+func orDefault(d Duration, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
 }
 
 // DefaultPolicy texts twice, two days apart, then calls once when voice
@@ -103,6 +136,19 @@ func (p Policy) Validate(voice bool) error {
 	}
 	if t := time.Duration(p.ConversationTimeout); t < time.Minute || t > 30*24*time.Hour {
 		errs = append(errs, errors.New("policy: conversation_timeout must be between 1m and 720h"))
+	}
+	for _, b := range []struct {
+		name     string
+		v        Duration
+		min, max time.Duration
+	}{
+		{"ring_timeout", p.RingTimeout, 5 * time.Second, 2 * time.Minute},
+		{"call_time_limit", p.CallTimeLimit, time.Minute, 4 * time.Hour},
+		{"call_retry_after", p.CallRetryAfter, time.Minute, 30 * 24 * time.Hour},
+	} {
+		if t := time.Duration(b.v); t != 0 && (t < b.min || t > b.max) {
+			errs = append(errs, fmt.Errorf("policy: %s must be between %s and %s", b.name, b.min, b.max))
+		}
 	}
 	return errors.Join(errs...)
 }

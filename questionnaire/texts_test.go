@@ -27,7 +27,8 @@ func TestDefaultTextsCoverEveryKey(t *testing.T) {
 		prompts[q.Prompt] = true
 	}
 	smsOnly := map[string]bool{KeyOptOut: true, KeyOptIn: true}
-	voiceOnly := map[string]bool{KeyOperator: true, KeyVoicemail: true, KeyGoodbye: true}
+	voiceOnly := map[string]bool{KeyOperator: true, KeyVoicemail: true, KeyGoodbye: true,
+		KeyGreeting: true, KeyInvalidOption: true, KeyNoInput: true, KeyCallBackPromise: true}
 	keys := append(qn.TemplateKeys(), SystemTemplateKeys()...)
 	for _, k := range keys {
 		sms, hasSMS := texts.SMS(k)

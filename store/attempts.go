@@ -204,7 +204,8 @@ type Sent struct {
 }
 
 // MarkSent records a sent attempt. A status callback may have arrived
-// first (Twilio is fast); the attempt state never goes backwards.
+// first (Twilio is fast); the attempt state never goes backwards, and a
+// journey that already moved on to a later step stays there.
 func (s *Store) MarkSent(ctx context.Context, m Sent) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		var campaignID, patientID int64
@@ -223,7 +224,7 @@ func (s *Store) MarkSent(ctx context.Context, m Sent) error {
 				step = $3, channel = $4, contact_number = $5, last_activity = now(),
 				wait_until = CASE WHEN state = 'conversing' THEN wait_until ELSE $6 END,
 				conversation = coalesce(conversation, $7)
-			WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done'`,
+			WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done' AND step <= $3`,
 			campaignID, patientID, step, channel, to, m.WaitUntil, m.Conversation)
 		if err != nil {
 			return fmt.Errorf("mark sent %d: journey: %w", m.AttemptID, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/protectnow/protect/api"
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/ratelimit"
 	"github.com/protectnow/protect/sandbox"
@@ -29,6 +30,7 @@ import (
 type gateway struct {
 	rt      *app.Runtime
 	engine  *outreach.Engine
+	ivr     *ivr.IVR
 	queue   *asynq.Client
 	sandbox *sandbox.Server
 }
@@ -64,6 +66,12 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL)
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
 		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate:"), PublicURL: cfg.PublicURL, Logger: rt.Logger})
+	// Voice calls: with a caller the engine accepts voice steps and the
+	// default policy becomes SMS, SMS, then a call.
+	g.ivr = ivr.New(ivr.Options{Engine: g.engine, Store: rt.Store, Twilio: tw,
+		Calls: ratelimit.NewSemaphore(rt.Redis, "protect:calls:"), MaxCalls: cfg.CallsPerNumber, PublicURL: cfg.PublicURL,
+		Speech: ivr.Speech{Voice: cfg.Voice, Language: cfg.VoiceLanguage}, Logger: rt.Logger.With("component", "ivr")})
+	g.engine.SetCaller(g.ivr)
 	return g, nil
 }
 
@@ -78,7 +86,7 @@ func (g *gateway) close() {
 func (g *gateway) handler() http.Handler {
 	cfg := g.rt.Config
 	return server.New(g.rt, &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
-		PublicURL: cfg.PublicURL, Logger: g.rt.Logger}, &api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger})
+		PublicURL: cfg.PublicURL, Logger: g.rt.Logger, Extra: g.ivr.Register}, &api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger})
 }
 
 // runWorkers runs the queue workers and the engine's loops until ctx ends.
