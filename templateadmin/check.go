@@ -87,9 +87,9 @@ type Report struct {
 	// body has problems.
 	Preview string `json:"preview"`
 	// Problems stop a save; OK is true when there are none.
-	Problems []Problem `json:"problems"`
-	OK       bool      `json:"ok"`
-	Notices  []Notice  `json:"notices"`
+	Problems []Problem  `json:"problems"`
+	OK       bool       `json:"ok"`
+	Notices  []Notice   `json:"notices"`
 	SMS      *SMSReport `json:"sms,omitempty"`
 	// SpeechSeconds estimates how long a voice script takes to say.
 	SpeechSeconds float64 `json:"speech_seconds,omitempty"`
