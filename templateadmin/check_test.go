@@ -88,7 +88,7 @@ func TestCheck(t *testing.T) {
 		{name: "registry name the engine does not fill", key: "wellbeing.ok", ch: "sms", body: "Question ((question_number))", problem: "question_number"},
 		{name: "voicemail keeps last name out", key: "system.voicemail", ch: "voice", body: "Hello ((last_name))", problem: "last_name"},
 		{name: "keyword reply has no first name", key: "system.help", ch: "sms", body: "Hi ((first_name))", problem: "first_name"},
-		{name: "syntax", key: "wellbeing.ok", ch: "sms", body: "Hi ((first_name", },
+		{name: "syntax", key: "wellbeing.ok", ch: "sms", body: "Hi ((first_name"},
 		{name: "empty", key: "wellbeing.ok", ch: "sms", body: "  ", problem: "empty"},
 		{name: "shortener", key: "wellbeing.ok", ch: "sms", body: "See bit.ly/abc", problem: "shortener"},
 		{name: "link warns", key: "wellbeing.ok", ch: "sms", body: "See https://www.nhs.uk/conditions for advice.", ok: true, notice: "link", fragments: 1},

@@ -129,6 +129,7 @@ func newGateway(t *testing.T, st *store.Store) *gateway {
 func (g *gateway) firstMessage(name string, pins map[string]int, svc *templateadmin.Service) string {
 	g.t.Helper()
 	ctx := context.Background()
+	name = g.t.Name() + " " + name
 	num := importOne(g.t, g.st, name, "Margaret")
 	c, err := g.engine.CreateCampaign(ctx, outreach.CampaignSpec{Name: name, Cohort: name, Sender: sender, Pace: 50,
 		Window: alwaysOpen, ProgrammeName: "Test Protect", TeamPhone: "01603 000000", CreatedBy: "test"})

@@ -37,10 +37,12 @@ type fixture struct {
 // alice and bob the approver right.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	testdb.Reset(t)
 	st := testdb.Store(t)
 	ctx := context.Background()
-	if _, err := st.Pool().Exec(ctx, `INSERT INTO template_generation DEFAULT VALUES ON CONFLICT DO NOTHING`); err != nil {
+	// Only the template tables: cohorts and campaigns have names unique
+	// to each test, and a full reset takes seconds.
+	if _, err := st.Pool().Exec(ctx, `TRUNCATE templates, template_versions, template_approvers, audit_log RESTART IDENTITY CASCADE;
+		UPDATE campaigns SET template_pins = '{}'`); err != nil {
 		t.Fatal(err)
 	}
 	n, err := templateadmin.Seed(ctx, st)
@@ -307,7 +309,7 @@ func TestRevert(t *testing.T) {
 func TestPinning(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	camp := newCampaign(t, f.st, "pinned")
+	camp := newCampaign(t, f.st, t.Name())
 	tm := f.template("wellbeing.ok", "sms", "en")
 	original := f.sent(ctx, "wellbeing.ok", "en")
 
