@@ -44,6 +44,13 @@ type Config struct {
 	SessionKey string
 	// SandboxAddr is where the built-in Twilio sandbox listens.
 	SandboxAddr string
+	// TemplateTestSender sends comms leads' template tests (a number or a
+	// messaging service SID); empty turns tests off, except with the
+	// sandbox.
+	TemplateTestSender string
+	// SMSMaxFragments is the SMS length, in parts, above which the
+	// template editor warns.
+	SMSMaxFragments int
 }
 
 // Sandbox reports whether no Twilio credentials are set, in which case the
@@ -78,6 +85,8 @@ var Vars = []Var{
 	{"PROTECT_ALLOW_TEST_NUMBERS", "true with the sandbox, else false", "Accept 07700 900xxx test numbers as mobiles."},
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
 	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
+	{"PROTECT_TEMPLATE_TEST_SENDER", "", "Twilio number (E.164) or messaging service SID (MG...) that sends template tests to comms leads' phones; empty turns tests off (the sandbox uses +447700900999)."},
+	{"PROTECT_SMS_MAX_FRAGMENTS", "2", "SMS parts above which the template editor warns (1-10)."},
 }
 
 // Load reads the configuration from the environment.
@@ -113,6 +122,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LogFormat:        strings.ToLower(get("PROTECT_LOG_FORMAT")),
 		SessionKey:       get("PROTECT_SESSION_KEY"),
 		SandboxAddr:      get("PROTECT_SANDBOX_ADDR"),
+
+		TemplateTestSender: get("PROTECT_TEMPLATE_TEST_SENDER"),
 	}
 
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -171,6 +182,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 			bad("PROTECT_ALLOW_TEST_NUMBERS", "true or false", v)
 		}
 		c.AllowTestNumbers = b
+	}
+	mf := get("PROTECT_SMS_MAX_FRAGMENTS")
+	if n, err := strconv.Atoi(mf); err != nil || n < 1 || n > 10 {
+		bad("PROTECT_SMS_MAX_FRAGMENTS", "a whole number from 1 to 10", mf)
+	} else {
+		c.SMSMaxFragments = n
 	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")
