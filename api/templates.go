@@ -79,6 +79,15 @@ func (a *Routes) templateFail(c *gin.Context, err error) {
 	}
 }
 
+// reply writes v with status, or maps err.
+func (a *Routes) reply(c *gin.Context, status int, v any, err error) {
+	if err != nil {
+		a.templateFail(c, err)
+		return
+	}
+	c.JSON(status, v)
+}
+
 func pathInt(c *gin.Context, name string) (int64, bool) {
 	n, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || n <= 0 {
@@ -102,11 +111,7 @@ func bind(c *gin.Context, v any) bool {
 func (a *Routes) listTemplates(c *gin.Context) {
 	f := store.TemplateFilter{Purpose: c.Query("purpose"), Channel: c.Query("channel"), Language: c.Query("language"), Key: c.Query("key")}
 	ts, err := a.Templates.List(c.Request.Context(), templateActor(c), f)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"templates": ts})
+	a.reply(c, http.StatusOK, gin.H{"templates": ts}, err)
 }
 
 func (a *Routes) createTemplate(c *gin.Context) {
@@ -119,11 +124,7 @@ func (a *Routes) createTemplate(c *gin.Context) {
 		return
 	}
 	t, v, err := a.Templates.Create(c.Request.Context(), templateActor(c), req.TemplateRef, req.Body, req.Note)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"template": t, "version": v})
+	a.reply(c, http.StatusCreated, gin.H{"template": t, "version": v}, err)
 }
 
 func (a *Routes) showTemplate(c *gin.Context) {
@@ -132,11 +133,7 @@ func (a *Routes) showTemplate(c *gin.Context) {
 		return
 	}
 	d, err := a.Templates.Show(c.Request.Context(), templateActor(c), id)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, d)
+	a.reply(c, http.StatusOK, d, err)
 }
 
 func (a *Routes) checkTemplate(c *gin.Context) {
@@ -151,11 +148,7 @@ func (a *Routes) checkTemplate(c *gin.Context) {
 		return
 	}
 	r, err := a.Templates.Check(c.Request.Context(), templateActor(c), id, req.Body)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, r)
+	a.reply(c, http.StatusOK, r, err)
 }
 
 func (a *Routes) diffTemplate(c *gin.Context) {
@@ -170,11 +163,7 @@ func (a *Routes) diffTemplate(c *gin.Context) {
 		return
 	}
 	d, err := a.Templates.Diff(c.Request.Context(), templateActor(c), id, from, to)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, d)
+	a.reply(c, http.StatusOK, d, err)
 }
 
 func (a *Routes) saveTemplate(c *gin.Context) {
@@ -187,11 +176,7 @@ func (a *Routes) saveTemplate(c *gin.Context) {
 		return
 	}
 	v, r, err := a.Templates.SaveDraft(c.Request.Context(), templateActor(c), id, d)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"version": v, "report": r})
+	a.reply(c, http.StatusCreated, gin.H{"version": v, "report": r}, err)
 }
 
 func (a *Routes) previewTemplate(c *gin.Context) {
@@ -204,11 +189,7 @@ func (a *Routes) previewTemplate(c *gin.Context) {
 		return
 	}
 	r, err := a.Templates.Preview(c.Request.Context(), templateActor(c), id, int(v))
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, r)
+	a.reply(c, http.StatusOK, r, err)
 }
 
 func (a *Routes) templateAction(action string) gin.HandlerFunc {
@@ -240,11 +221,7 @@ func (a *Routes) templateAction(action string) gin.HandlerFunc {
 		case "revert":
 			out, err = a.Templates.Revert(ctx, who, id, int(v), req.Note)
 		}
-		if err != nil {
-			a.templateFail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, out)
+		a.reply(c, http.StatusOK, out, err)
 	}
 }
 
@@ -258,20 +235,12 @@ func (a *Routes) testTemplate(c *gin.Context) {
 		return
 	}
 	res, err := a.Templates.SendTest(c.Request.Context(), templateActor(c), id, req)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, res)
+	a.reply(c, http.StatusOK, res, err)
 }
 
 func (a *Routes) listApprovers(c *gin.Context) {
 	out, err := a.Templates.Approvers(c.Request.Context(), templateActor(c))
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"approvers": out})
+	a.reply(c, http.StatusOK, gin.H{"approvers": out}, err)
 }
 
 func (a *Routes) grantApprover(c *gin.Context) {
@@ -281,11 +250,8 @@ func (a *Routes) grantApprover(c *gin.Context) {
 	if !bind(c, &req) {
 		return
 	}
-	if err := a.Templates.GrantApprover(c.Request.Context(), templateActor(c), req.Actor); err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"actor": req.Actor})
+	err := a.Templates.GrantApprover(c.Request.Context(), templateActor(c), req.Actor)
+	a.reply(c, http.StatusOK, gin.H{"actor": req.Actor}, err)
 }
 
 func (a *Routes) revokeApprover(c *gin.Context) {
@@ -302,11 +268,7 @@ func (a *Routes) campaignPins(c *gin.Context) {
 		return
 	}
 	pins, err := a.Templates.Pins(c.Request.Context(), templateActor(c), id)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"pins": pins})
+	a.reply(c, http.StatusOK, gin.H{"pins": pins}, err)
 }
 
 func (a *Routes) setCampaignPins(c *gin.Context) {
@@ -318,11 +280,8 @@ func (a *Routes) setCampaignPins(c *gin.Context) {
 	if !bind(c, &pins) {
 		return
 	}
-	if err := a.Templates.SetPins(c.Request.Context(), templateActor(c), id, pins); err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"pins": pins})
+	err := a.Templates.SetPins(c.Request.Context(), templateActor(c), id, pins)
+	a.reply(c, http.StatusOK, gin.H{"pins": pins}, err)
 }
 
 func (a *Routes) pinLive(c *gin.Context) {
@@ -331,9 +290,5 @@ func (a *Routes) pinLive(c *gin.Context) {
 		return
 	}
 	pins, err := a.Templates.PinLive(c.Request.Context(), templateActor(c), id)
-	if err != nil {
-		a.templateFail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"pins": pins})
+	a.reply(c, http.StatusOK, gin.H{"pins": pins}, err)
 }
