@@ -16,6 +16,7 @@ import (
 
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/templateadmin"
 )
 
 // maxBody bounds request bodies.
@@ -26,6 +27,8 @@ type Routes struct {
 	Engine *outreach.Engine
 	Store  *store.Store
 	Logger *slog.Logger
+	// Templates serves the template editor's routes when set.
+	Templates *templateadmin.Service
 }
 
 // Register adds the API routes.
@@ -37,6 +40,9 @@ func (a *Routes) Register(r *gin.Engine) {
 	g.GET("/campaigns/:id", lead, a.showCampaign)
 	for _, action := range []string{"start", "pause", "resume", "cancel"} {
 		g.POST("/campaigns/:id/"+action, lead, a.campaignAction(action))
+	}
+	if a.Templates != nil {
+		a.registerTemplates(g)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -21,8 +20,6 @@ import (
 	"github.com/protectnow/protect/server"
 	"github.com/protectnow/protect/store"
 )
-
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
 func TestCampaignAPI(t *testing.T) {
 	testdb.Reset(t)

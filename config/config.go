@@ -49,6 +49,13 @@ type Config struct {
 	VoiceLanguage string
 	// CallsPerNumber caps the calls in progress per caller number.
 	CallsPerNumber int
+	// TemplateTestSender sends comms leads' template tests (a number or a
+	// messaging service SID); empty turns tests off, except with the
+	// sandbox.
+	TemplateTestSender string
+	// SMSMaxFragments is the SMS length, in parts, above which the
+	// template editor warns.
+	SMSMaxFragments int
 }
 
 // Sandbox reports whether no Twilio credentials are set, in which case the
@@ -86,6 +93,8 @@ var Vars = []Var{
 	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice automated calls speak with (for example Polly.Amy or alice)."},
 	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language of automated calls."},
 	{"PROTECT_CALLS_PER_NUMBER", "10", "Calls in progress at once per caller number, across all workers (1-1000)."},
+	{"PROTECT_TEMPLATE_TEST_SENDER", "", "Twilio number (E.164) or messaging service SID (MG...) that sends template tests to comms leads' phones; empty turns tests off (the sandbox uses +447700900999)."},
+	{"PROTECT_SMS_MAX_FRAGMENTS", "2", "SMS parts above which the template editor warns (1-10)."},
 }
 
 // Load reads the configuration from the environment.
@@ -123,6 +132,8 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		SandboxAddr:      get("PROTECT_SANDBOX_ADDR"),
 		Voice:            get("PROTECT_VOICE"),
 		VoiceLanguage:    get("PROTECT_VOICE_LANGUAGE"),
+
+		TemplateTestSender: get("PROTECT_TEMPLATE_TEST_SENDER"),
 	}
 	if n, err := strconv.Atoi(get("PROTECT_CALLS_PER_NUMBER")); err != nil || n < 1 || n > 1000 {
 		bad("PROTECT_CALLS_PER_NUMBER", "a whole number from 1 to 1000", get("PROTECT_CALLS_PER_NUMBER"))
@@ -186,6 +197,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 			bad("PROTECT_ALLOW_TEST_NUMBERS", "true or false", v)
 		}
 		c.AllowTestNumbers = b
+	}
+	mf := get("PROTECT_SMS_MAX_FRAGMENTS")
+	if n, err := strconv.Atoi(mf); err != nil || n < 1 || n > 10 {
+		bad("PROTECT_SMS_MAX_FRAGMENTS", "a whole number from 1 to 10", mf)
+	} else {
+		c.SMSMaxFragments = n
 	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")

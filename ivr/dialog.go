@@ -221,7 +221,7 @@ func (g *dialog) questionKey(c store.CallDialog, t turn, ch *store.CallChange, d
 		return err
 	}
 	ch.Conversation, _ = json.Marshal(next)
-	ch.Answer = &store.AnswerRow{Question: q.ID, Option: opt.Key, Raw: t.digits, Channel: "voice", Attempt: c.AttemptID}
+	ch.Answer = &store.AnswerRow{Question: q.ID, Option: opt.Key, Raw: t.digits, Channel: "voice"}
 	ch.Needs = needRows(step)
 	if len(step.Advice) > 0 {
 		// Urgent advice first, on its own, before anything else.

@@ -183,6 +183,7 @@ func (e *Engine) reply(ctx context.Context, r store.Reply, j store.Journey, know
 	lang := "en"
 	if known {
 		lang = j.Language
+		ctx = WithCampaign(ctx, j.CampaignID)
 	}
 	vals := patientValues(j.GivenName, j.PracticeName, j.PracticePhone, j.ProgrammeName, j.TeamPhone)
 	var bodies []string

@@ -10,7 +10,7 @@ import (
 )
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler\n       protect token revoke NAME"
+	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler [--template-approver]\n       protect token revoke NAME"
 	if len(args) == 0 {
 		return usageError{usage}
 	}
@@ -25,6 +25,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs := newFlagSet("token create", stderr)
 		name := fs.String("name", "", "what the token is for (unique)")
 		role := fs.String("role", "", "admin, programme_lead, comms_lead or handler")
+		approver := fs.Bool("template-approver", false, "a comms lead token that may approve templates (admins always may)")
 		if _, err := parseInterspersed(fs, args[1:]); err != nil {
 			return err
 		}
@@ -38,6 +39,15 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "token.create", SubjectType: "token", SubjectID: *name,
 			Details: map[string]any{"role": *role}}); err != nil {
 			return err
+		}
+		if *approver {
+			if err := rt.Store.GrantTemplateApprover(ctx, "token:"+*name, who); err != nil {
+				return err
+			}
+			if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "template.approver_grant", SubjectType: "template",
+				SubjectID: "token:" + *name}); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "%s\n", tok)
 		fmt.Fprintln(stderr, "Keep this token secret: it is shown once. Send it as 'Authorization: Bearer TOKEN'.")
