@@ -157,6 +157,11 @@ func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
 		}
 	}
 
+	// The journey waits for an answer before the text goes: the patient's
+	// reply may arrive before the send is recorded.
+	if err := e.store.StartContact(ctx, w.AttemptID, now.Add(pol.Wait(w.Step)), conv); err != nil {
+		return err
+	}
 	params := &openapi.CreateMessageParams{}
 	params.SetTo(w.To)
 	params.SetBody(body)

@@ -47,6 +47,15 @@ func (e *Engine) handleCall(ctx context.Context, p SendPayload) error {
 	if ok, err := e.ready(ctx, w); !ok {
 		return err
 	}
+	pol, err := ParsePolicy(w.Policy, true)
+	if err != nil {
+		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
+	}
+	// The journey waits before the phone rings: the answer webhook may
+	// arrive before the call is recorded as placed.
+	if err := e.store.StartContact(ctx, w.AttemptID, e.now().Add(pol.Wait(w.Step)), nil); err != nil {
+		return err
+	}
 	return e.caller.Call(ctx, w)
 }
 
