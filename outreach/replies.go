@@ -62,7 +62,7 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 // decide works out what an inbound message means and what to answer.
 func (e *Engine) decide(ctx context.Context, tx *store.InboundTx, in InboundSMS) (store.Reply, error) {
 	r := store.Reply{From: in.To, To: in.From}
-	j, convErr := tx.OpenConversation(ctx, in.From)
+	j, convErr := tx.OpenConversation(ctx)
 	if convErr != nil && !errors.Is(convErr, store.ErrNotFound) {
 		return r, convErr
 	}

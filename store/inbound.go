@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // querier is what a pool and a transaction share, so one SQL function
@@ -65,69 +66,109 @@ type NeedRow struct {
 // InboundTx is the transaction an inbound message is handled in: the
 // message, what it means and what it changed commit together, once.
 type InboundTx struct {
-	tx        pgx.Tx
+	q         *pgxpool.Conn
 	MessageID int64
+	journey   Journey
+	journeyOK bool
 }
+
+// openConversationSQL finds the conversation a reply from a number belongs
+// to: the most recently active unfinished SMS journey on that number,
+// locked so two replies from one patient are taken in turn.
+const openConversationSQL = `SELECT ` + journeyColumns + ` ` + journeyFrom + `
+	WHERE cp.contact_number = $1 AND cp.state IN ('contacting', 'conversing') AND cp.channel = 'sms'
+	ORDER BY cp.last_activity DESC LIMIT 1 FOR UPDATE OF cp`
 
 // HandleInbound stores an inbound message and runs decide in the same
 // transaction to work out and record what it does. When Twilio repeats the
 // webhook (same MessageSid) decide is not run: duplicate is true and the
 // TwiML answered the first time is returned.
+//
+// The caller waits on the line, so the transaction takes two round trips:
+// one batch opens it, stores the message and loads the conversation; one
+// batch writes the outcome and commits.
 func (s *Store) HandleInbound(ctx context.Context, in Inbound, decide func(*InboundTx) (Reply, error)) (twiml string, duplicate bool, err error) {
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO messages (direction, provider_sid, from_number, to_number, body, kind)
-			VALUES ('in', $1, $2, $3, $4, 'received') ON CONFLICT (provider_sid) DO NOTHING RETURNING id`,
-			in.SID, in.From, in.To, in.Body).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			duplicate = true
-			var prev *string
-			if err := tx.QueryRow(ctx, `SELECT reply FROM messages WHERE provider_sid = $1`, in.SID).Scan(&prev); err != nil {
-				return err
-			}
-			if prev != nil {
-				twiml = *prev
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		itx := &InboundTx{tx: tx, MessageID: id}
-		r, err := decide(itx)
-		if err != nil {
-			return err
-		}
-		r.MessageID = id
-		twiml = r.TwiML
-		return itx.record(ctx, r)
-	})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
 	}
-	return twiml, duplicate, nil
-}
+	defer conn.Release()
+	committed := false
+	defer func() {
+		if !committed {
+			// A failed transaction must not go back to the pool open.
+			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
+			}
+		}
+	}()
 
-// OpenConversation finds the conversation a reply from number belongs to:
-// the most recently active unfinished SMS journey on that number. It locks
-// the journey so two replies from one patient are taken in turn.
-func (t *InboundTx) OpenConversation(ctx context.Context, number string) (Journey, error) {
-	j, err := scanJourney(t.tx.QueryRow(ctx, `SELECT `+journeyColumns+` `+journeyFrom+`
-		WHERE cp.contact_number = $1 AND cp.state IN ('contacting', 'conversing') AND cp.channel = 'sms'
-		ORDER BY cp.last_activity DESC LIMIT 1 FOR UPDATE OF cp`, number))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return j, ErrNotFound
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(`INSERT INTO messages (direction, provider_sid, from_number, to_number, body, kind)
+		VALUES ('in', $1, $2, $3, $4, 'received') ON CONFLICT (provider_sid) DO NOTHING RETURNING id`,
+		in.SID, in.From, in.To, in.Body)
+	b.Queue(`SELECT reply FROM messages WHERE provider_sid = $1`, in.SID)
+	b.Queue(openConversationSQL, in.From)
+	br := conn.SendBatch(ctx, b)
+	itx := &InboundTx{q: conn}
+	var prev *string
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&itx.MessageID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			duplicate, err = true, nil
+		}
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&prev)
+	}
+	if err == nil {
+		itx.journey, err = scanJourney(br.QueryRow())
+		switch {
+		case err == nil:
+			itx.journeyOK = true
+		case errors.Is(err, pgx.ErrNoRows):
+			err = nil
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		return j, fmt.Errorf("open conversation: %w", err)
+		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
 	}
-	return j, nil
+	if duplicate {
+		if prev != nil {
+			twiml = *prev
+		}
+		return twiml, true, nil
+	}
+	r, err := decide(itx)
+	if err != nil {
+		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
+	}
+	r.MessageID = itx.MessageID
+	if err := itx.record(ctx, r); err != nil {
+		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
+	}
+	committed = true
+	return r.TwiML, false, nil
+}
+
+// OpenConversation returns the conversation the message belongs to (loaded
+// and locked with the message), or ErrNotFound.
+func (t *InboundTx) OpenConversation(_ context.Context) (Journey, error) {
+	if !t.journeyOK {
+		return Journey{}, ErrNotFound
+	}
+	return t.journey, nil
 }
 
 // PatientsByNumber lists the patients who have this number (a couple may
 // share one).
 func (t *InboundTx) PatientsByNumber(ctx context.Context, number string) ([]int64, error) {
-	rows, err := t.tx.Query(ctx, `SELECT id FROM patients WHERE mobile = $1 OR landline = $1 ORDER BY id`, number)
+	rows, err := t.q.Query(ctx, `SELECT id FROM patients WHERE mobile = $1 OR landline = $1 ORDER BY id`, number)
 	if err != nil {
 		return nil, fmt.Errorf("patients by number: %w", err)
 	}
@@ -136,13 +177,13 @@ func (t *InboundTx) PatientsByNumber(ctx context.Context, number string) ([]int6
 
 // OptOut opts out every patient on the number (see Store.OptOut).
 func (t *InboundTx) OptOut(ctx context.Context, number, reason string) ([]int64, error) {
-	return optOut(ctx, t.tx, number, reason)
+	return optOut(ctx, t.q, number, reason)
 }
 
 // OptIn reverses an opt-out for every patient on the number. Journeys that
 // ended as opted out stay ended: a campaign does not restart by itself.
 func (t *InboundTx) OptIn(ctx context.Context, number string) ([]int64, error) {
-	rows, err := t.tx.Query(ctx, `UPDATE patients SET opted_out_at = NULL, updated_at = now()
+	rows, err := t.q.Query(ctx, `UPDATE patients SET opted_out_at = NULL, updated_at = now()
 		WHERE (mobile = $1 OR landline = $1) AND opted_out_at IS NOT NULL RETURNING id`, number)
 	if err != nil {
 		return nil, fmt.Errorf("opt in: %w", err)
@@ -184,9 +225,9 @@ func optOut(ctx context.Context, q querier, number, reason string) ([]int64, err
 	return ids, nil
 }
 
-// record writes what an inbound message did in one round trip: the
-// message's classification and reply, the answer, needs, outbound texts
-// and the journey's new state.
+// record writes what an inbound message did and commits, in one round
+// trip: the message's classification and reply, the answer, needs,
+// outbound texts and the journey's new state.
 func (t *InboundTx) record(ctx context.Context, r Reply) error {
 	var patient, campaign any
 	if r.PatientID != 0 {
@@ -230,7 +271,8 @@ func (t *InboundTx) record(ctx context.Context, r Reply) error {
 				WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('planned', 'queued', 'retry')`, r.CampaignID, r.PatientID)
 		}
 	}
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+	b.Queue("COMMIT")
+	if err := t.q.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record reply: %w", err)
 	}
 	return nil
