@@ -119,6 +119,7 @@ func run(pace, seconds float64, redisURL string, concurrency int) error {
 	// Steady state: after the first second's burst.
 	skip := int(pace)
 	steady := float64(len(times)-1-skip) / times[len(times)-1].Sub(times[skip]).Seconds()
+	time.Sleep(time.Second) // let the last sends be recorded
 	// Two patients of a generated cohort can share a number, so a double
 	// send is measured against attempts, not numbers.
 	var recorded int
