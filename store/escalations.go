@@ -186,7 +186,7 @@ func escalateNeed(ctx context.Context, tx pgx.Tx, n PendingNeed, now time.Time, 
 			if err := addEvent(ctx, tx, c.EscalationID, now, "system", "opened", r.Team, r.Event); err != nil {
 				return c, err
 			}
-			if c.Alerts, err = addAlerts(ctx, tx, c.EscalationID, 0, r.Team, "escalation.opened", r.Priority, r.Alerts); err != nil {
+			if c.Alerts, err = addAlerts(ctx, tx, c.EscalationID, now, 0, r.Team, "escalation.opened", r.Priority, r.Alerts); err != nil {
 				return c, err
 			}
 		case err != nil:
@@ -208,7 +208,7 @@ func escalateNeed(ctx context.Context, tx pgx.Tx, n PendingNeed, now time.Time, 
 				return c, err
 			}
 			if r.Move {
-				if c.Alerts, err = addAlerts(ctx, tx, open.ID, c.Tier, c.Team, "escalation.raised", r.Priority, r.Alerts); err != nil {
+				if c.Alerts, err = addAlerts(ctx, tx, open.ID, now, c.Tier, c.Team, "escalation.raised", r.Priority, r.Alerts); err != nil {
 					return c, err
 				}
 			}
@@ -228,12 +228,12 @@ func addEvent(ctx context.Context, tx pgx.Tx, id int64, at time.Time, actor, kin
 	return nil
 }
 
-func addAlerts(ctx context.Context, tx pgx.Tx, id int64, tier int, team, event, priority string, alerts []AlertTarget) (int, error) {
+func addAlerts(ctx context.Context, tx pgx.Tx, id int64, at time.Time, tier int, team, event, priority string, alerts []AlertTarget) (int, error) {
 	n := 0
 	for _, a := range alerts {
-		tag, err := tx.Exec(ctx, `INSERT INTO escalation_alerts (escalation_id, tier, team, channel, target, event, priority)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (escalation_id, tier, channel, target) DO NOTHING`,
-			id, tier, team, a.Channel, a.Target, event, priority)
+		tag, err := tx.Exec(ctx, `INSERT INTO escalation_alerts (escalation_id, tier, team, channel, target, event, priority, next_try_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (escalation_id, tier, channel, target) DO NOTHING`,
+			id, tier, team, a.Channel, a.Target, event, priority, at)
 		if err != nil {
 			return n, fmt.Errorf("escalation %d alert: %w", id, err)
 		}
@@ -422,7 +422,7 @@ func (s *Store) transition(ctx context.Context, t Transition, kind, update strin
 			return err
 		}
 		if alertEvent != "" {
-			c.Alerts, err = addAlerts(ctx, tx, t.ID, c.Tier, c.Team, alertEvent, c.Priority, t.Alerts)
+			c.Alerts, err = addAlerts(ctx, tx, t.ID, t.At, c.Tier, c.Team, alertEvent, c.Priority, t.Alerts)
 		}
 		return err
 	})
