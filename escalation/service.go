@@ -151,6 +151,12 @@ func (s *Service) audit(ctx context.Context, a Actor, action, subjectType string
 	}
 }
 
+// Audit writes an audit entry for an action outside the service's own
+// operations (log-in, log-out, refused forms).
+func (s *Service) Audit(ctx context.Context, a Actor, action, subjectType string, subjectID int64, details map[string]any) {
+	s.audit(ctx, a, action, subjectType, subjectID, nil, details)
+}
+
 // visible loads an escalation the actor may see. One they may not see is
 // reported as not found (and the attempt audited), so its existence does
 // not leak.
