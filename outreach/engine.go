@@ -224,6 +224,12 @@ func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("campaign %q: %w", c.Name, err)
 	}
+	var heldOff map[int64]time.Time // patient -> latest contact by a team
+	if pol.HoldOffDays > 0 {
+		if heldOff, err = e.store.RecentTeamContacts(ctx, c.CohortID, e.now().AddDate(0, 0, -pol.HoldOffDays)); err != nil {
+			return 0, err
+		}
+	}
 	return e.store.PlanCampaign(ctx, c.ID, func(p store.PlanPatient) store.PlanEntry {
 		if p.OptedOut {
 			return store.PlanEntry{Outcome: "opted_out", Reason: "opted out before the campaign"}
@@ -236,7 +242,13 @@ func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
 			}
 			return store.PlanEntry{Outcome: "unreachable", Reason: reason}
 		}
-		return store.PlanEntry{Step: step, Channel: ch, To: to, Due: planner.Next()}
+		due := planner.Next()
+		if at, ok := heldOff[p.ID]; ok {
+			if until := w.NextOpen(at.AddDate(0, 0, pol.HoldOffDays)); until.After(due) {
+				due = until
+			}
+		}
+		return store.PlanEntry{Step: step, Channel: ch, To: to, Due: due}
 	})
 }
 
