@@ -26,7 +26,7 @@ const intakeBatch = 100
 // Intervals of the safety-net loops; notifications and direct kicks do the
 // work as it arrives.
 const (
-	intakeEvery  = 2 * time.Second
+	intakeEvery  = time.Second
 	alertEvery   = time.Second
 	slaEvery     = 15 * time.Second
 	sessionEvery = time.Hour
@@ -189,23 +189,58 @@ func (s *Service) reescalate(ctx context.Context, d store.DueEscalation) error {
 	return nil
 }
 
-// Run runs the intake, alert and SLA loops until ctx ends. Intake wakes on
-// PostgreSQL notifications as needs are committed, so an urgent need is
-// escalated and alerted within moments; every loop also runs on a timer
-// as a safety net.
-func (s *Service) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for ctx.Err() == nil {
-			if err := s.store.ListenNeeds(ctx, s.needs.wake); err != nil {
-				s.logger.Warn("need notifications lost; listening again", "error", err)
-			}
+// kickChannel is the Redis channel that carries NeedsRecorded kicks.
+const kickChannel = "protect:escalation:needs"
+
+// NeedsRecorded wakes intake at once, in this process and (through Redis)
+// in the worker processes: the outreach engine calls it after committing a
+// reply's needs, so an urgent need is escalated and alerted in moments.
+// It never fails: the sweep catches any kick that is lost.
+func (s *Service) NeedsRecorded(ctx context.Context) {
+	s.needs.wake()
+	if s.redis == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.redis.Publish(ctx, kickChannel, "1").Err(); err != nil {
+		s.logger.Debug("intake kick not published", "error", err)
+	}
+}
+
+// listenKicks wakes intake on kicks from other processes until ctx ends.
+func (s *Service) listenKicks(ctx context.Context) {
+	for ctx.Err() == nil {
+		sub := s.redis.Subscribe(ctx, kickChannel)
+		ch := sub.Channel()
+	recv:
+		for {
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+				break recv
+			case _, ok := <-ch:
+				if !ok {
+					break recv
+				}
+				s.needs.wake()
 			}
 		}
-	})
+		sub.Close()
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Run runs the intake, alert and SLA loops until ctx ends. Intake wakes on
+// NeedsRecorded kicks, so an urgent need is escalated and alerted within
+// moments; every loop also runs on a timer as a safety net.
+func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	if s.redis != nil {
+		wg.Go(func() { s.listenKicks(ctx) })
+	}
 	drain := func(name string, w *waker, every time.Duration, fn func(context.Context) (int, error)) {
 		t := time.NewTicker(every)
 		defer t.Stop()

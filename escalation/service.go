@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/twilio/twilio-go"
 
 	"github.com/protectnow/protect/store"
@@ -62,6 +63,10 @@ type Options struct {
 	Twilio *twilio.RestClient
 	// Queue schedules SLA checks; nil leaves them to the periodic sweep.
 	Queue *asynq.Client
+	// Redis carries "needs recorded" kicks between processes (the HTTP
+	// server records needs, the workers escalate them); nil: in-process
+	// kicks and the sweep only.
+	Redis *redis.Client
 	// HTTPClient posts team webhooks; default: 10 second timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -79,6 +84,7 @@ type Service struct {
 	routing *Routing
 	twilio  *twilio.RestClient
 	queue   *asynq.Client
+	redis   *redis.Client
 	http    *http.Client
 	logger  *slog.Logger
 	now     func() time.Time
@@ -107,7 +113,7 @@ func New(o Options) *Service {
 	if o.AlertWorkers <= 0 {
 		o.AlertWorkers = 4
 	}
-	return &Service{store: o.Store, routing: o.Routing, twilio: o.Twilio, queue: o.Queue, http: o.HTTPClient,
+	return &Service{store: o.Store, routing: o.Routing, twilio: o.Twilio, queue: o.Queue, redis: o.Redis, http: o.HTTPClient,
 		logger: o.Logger.With("component", "escalation"), now: o.Now, nIntake: o.IntakeWorkers, nAlert: o.AlertWorkers}
 }
 

@@ -34,6 +34,7 @@ type Engine struct {
 	voice     bool
 	caller    Caller
 	stale     time.Duration
+	needs     func(context.Context)
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }
@@ -52,6 +53,10 @@ type Options struct {
 	// StaleAfter is how long an attempt may sit queued before the
 	// reconciler enqueues it again; default 30s.
 	StaleAfter time.Duration
+	// NeedsRecorded, when set, is called after a reply's needs are
+	// committed, so escalation can start at once rather than at its next
+	// sweep.
+	NeedsRecorded func(context.Context)
 }
 
 // New builds an engine.
@@ -69,7 +74,7 @@ func New(o Options) *Engine {
 		o.StaleAfter = staleAfter
 	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
-		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter}
+		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never

@@ -56,6 +56,9 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 	if err := e.store.RecordReply(ctx, r); err != nil {
 		return "", err
 	}
+	if len(r.Needs) > 0 && e.needs != nil {
+		e.needs(ctx)
+	}
 	repliesHandled.WithLabelValues(r.Kind).Inc()
 	return r.TwiML, nil
 }

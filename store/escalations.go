@@ -591,27 +591,3 @@ func (s *Store) EscalationAlerts(ctx context.Context, id int64) ([]Alert, error)
 		return a, err
 	})
 }
-
-// ListenNeeds calls wake whenever needs are committed, until ctx ends. It
-// holds one connection of the pool for LISTEN and returns when the
-// connection fails, so the caller can start it again.
-func (s *Store) ListenNeeds(ctx context.Context, wake func()) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("listen needs: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `LISTEN protect_needs`); err != nil {
-		return fmt.Errorf("listen needs: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `UNLISTEN protect_needs`) //nolint:errcheck
-	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("listen needs: %w", err)
-		}
-		wake()
-	}
-}

@@ -71,9 +71,11 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 		rt.Logger.Warn("no Twilio credentials: using the built-in Twilio sandbox; no real message leaves this machine", "sandbox", apiURL)
 	}
 	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL)
+	g.esc = escalation.New(escalation.Options{Store: rt.Store, Routing: routing, Twilio: tw, Queue: g.queue, Redis: rt.Redis,
+		Logger: rt.Logger})
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
-		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate:"), PublicURL: cfg.PublicURL, Logger: rt.Logger})
-	g.esc = escalation.New(escalation.Options{Store: rt.Store, Routing: routing, Twilio: tw, Queue: g.queue, Logger: rt.Logger})
+		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate:"), PublicURL: cfg.PublicURL, Logger: rt.Logger,
+		NeedsRecorded: g.esc.NeedsRecorded})
 	return g, nil
 }
 

@@ -36,15 +36,6 @@ ALTER TABLE needs ADD COLUMN escalation_id bigint REFERENCES escalations (id);
 CREATE INDEX needs_unescalated_idx ON needs (id) WHERE escalation_id IS NULL;
 CREATE INDEX needs_escalation_idx ON needs (escalation_id);
 
--- Wake the escalation workers as soon as a need is committed (the periodic
--- sweep catches anything a lost notification would miss).
-CREATE FUNCTION protect_notify_needs() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('protect_needs', '');
-    RETURN NULL;
-END $$;
-CREATE TRIGGER needs_notify AFTER INSERT ON needs FOR EACH STATEMENT EXECUTE FUNCTION protect_notify_needs();
-
 -- What happened to an escalation: opened, need added, claimed, notes,
 -- handed over, re-escalated, resolved, closed as duplicate.
 CREATE TABLE escalation_events (
