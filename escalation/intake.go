@@ -23,6 +23,10 @@ const (
 // intakeBatch is how many needs one intake transaction takes.
 const intakeBatch = 100
 
+// gather is how long a woken loop waits for more work to arrive, so that
+// under load one transaction carries many needs rather than one each.
+const gather = 5 * time.Millisecond
+
 // Intervals of the safety-net loops; notifications and direct kicks do the
 // work as it arrives.
 const (
@@ -259,6 +263,8 @@ func (s *Service) Run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-wake:
+				// Let a burst gather so one transaction takes many.
+				time.Sleep(gather)
 			case <-t.C:
 			}
 		}

@@ -165,58 +165,76 @@ func (s *Store) EscalateNeeds(ctx context.Context, limit int, now time.Time, rou
 
 func escalateNeed(ctx context.Context, tx pgx.Tx, n PendingNeed, now time.Time, route func(PendingNeed, *Escalation) Routing) (EscalationChange, error) {
 	for range 3 {
+		// Most needs open an escalation: try that first, in one statement.
+		if c, ok, err := openEscalation(ctx, tx, n, now, route(n, nil)); err != nil || ok {
+			return c, err
+		}
 		open, err := scanEscalation(tx.QueryRow(ctx, `SELECT `+escalationColumns+` `+escalationFrom+`
 			WHERE e.patient_id = $1 AND e.category = $2 AND e.state IN ('open', 'claimed') FOR UPDATE OF e`, n.PatientID, n.Category))
-		var c EscalationChange
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			r := route(n, nil)
-			err = tx.QueryRow(ctx, `INSERT INTO escalations (patient_id, campaign_id, category, priority, team, routed_team,
-					need_count, due_at, opened_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $5, 1, $6, $7, $7)
-				ON CONFLICT (patient_id, category) WHERE state IN ('open', 'claimed') DO NOTHING
-				RETURNING id`, n.PatientID, n.CampaignID, n.Category, r.Priority, r.Team, r.Due, now).Scan(&c.EscalationID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				continue // opened by another worker a moment ago: join it
-			}
-			if err != nil {
-				return c, err
-			}
-			c.Opened, c.Team, c.Priority, c.Due = true, r.Team, r.Priority, r.Due
-			if err := addEvent(ctx, tx, c.EscalationID, now, "system", "opened", r.Team, r.Event); err != nil {
-				return c, err
-			}
-			if c.Alerts, err = addAlerts(ctx, tx, c.EscalationID, now, 0, r.Team, "escalation.opened", r.Priority, r.Alerts); err != nil {
-				return c, err
-			}
-		case err != nil:
-			return c, err
-		default:
-			r := route(n, &open)
-			c.EscalationID, c.Tier, c.Team, c.Priority, c.Due = open.ID, open.Tier, open.Team, r.Priority, open.DueAt
-			if r.Move {
-				c.Tier, c.Team, c.Due = open.Tier+1, r.Team, r.Due
-			} else if r.Due.Before(open.DueAt) {
-				c.Due = r.Due
-			}
-			if _, err := tx.Exec(ctx, `UPDATE escalations SET priority = $2, team = $3, tier = $4, due_at = $5,
-					need_count = need_count + 1, updated_at = $6 WHERE id = $1`,
-				open.ID, r.Priority, c.Team, c.Tier, c.Due, now); err != nil {
-				return c, err
-			}
-			if err := addEvent(ctx, tx, open.ID, now, "system", "need-added", c.Team, r.Event); err != nil {
-				return c, err
-			}
-			if r.Move {
-				if c.Alerts, err = addAlerts(ctx, tx, open.ID, now, c.Tier, c.Team, "escalation.raised", r.Priority, r.Alerts); err != nil {
-					return c, err
-				}
-			}
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // closed a moment ago: open a new one
 		}
-		_, err = tx.Exec(ctx, `UPDATE needs SET escalation_id = $2 WHERE id = $1`, n.ID, c.EscalationID)
-		return c, err
+		if err != nil {
+			return EscalationChange{}, err
+		}
+		return joinEscalation(ctx, tx, n, now, open, route(n, &open))
 	}
 	return EscalationChange{}, errors.New("open escalation kept changing")
+}
+
+// openEscalation opens an escalation for the need with its event, alerts
+// and the need's link, unless one of its kind is open already (ok false).
+func openEscalation(ctx context.Context, tx pgx.Tx, n PendingNeed, now time.Time, r Routing) (EscalationChange, bool, error) {
+	c := EscalationChange{Opened: true, Team: r.Team, Priority: r.Priority, Due: r.Due}
+	channels, targets := make([]string, len(r.Alerts)), make([]string, len(r.Alerts))
+	for i, a := range r.Alerts {
+		channels[i], targets[i] = a.Channel, a.Target
+	}
+	err := tx.QueryRow(ctx, `WITH e AS (
+			INSERT INTO escalations (patient_id, campaign_id, category, priority, team, routed_team, need_count, due_at, opened_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5, 1, $6, $7, $7)
+			ON CONFLICT (patient_id, category) WHERE state IN ('open', 'claimed') DO NOTHING
+			RETURNING id),
+		ev AS (INSERT INTO escalation_events (escalation_id, at, actor, kind, team, detail)
+			SELECT id, $7, 'system', 'opened', $5, $8 FROM e),
+		nd AS (UPDATE needs SET escalation_id = e.id FROM e WHERE needs.id = $9),
+		al AS (INSERT INTO escalation_alerts (escalation_id, tier, team, channel, target, event, priority, next_try_at, created_at)
+			SELECT e.id, 0, $5, t.channel, t.target, 'escalation.opened', $4, $7, $7
+			FROM e, unnest($10::text[], $11::text[]) AS t (channel, target)
+			ON CONFLICT (escalation_id, tier, channel, target) DO NOTHING RETURNING 1)
+		SELECT id, (SELECT count(*) FROM al) FROM e`,
+		n.PatientID, n.CampaignID, n.Category, r.Priority, r.Team, r.Due, now, r.Event, n.ID, channels, targets).Scan(&c.EscalationID, &c.Alerts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, false, nil
+	}
+	return c, err == nil, err
+}
+
+// joinEscalation adds a need to the open escalation of its kind, raising
+// its priority (and moving it to a new tier) when the routing says so.
+func joinEscalation(ctx context.Context, tx pgx.Tx, n PendingNeed, now time.Time, open Escalation, r Routing) (EscalationChange, error) {
+	c := EscalationChange{EscalationID: open.ID, Tier: open.Tier, Team: open.Team, Priority: r.Priority, Due: open.DueAt}
+	if r.Move {
+		c.Tier, c.Team, c.Due = open.Tier+1, r.Team, r.Due
+	} else if r.Due.Before(open.DueAt) {
+		c.Due = r.Due
+	}
+	if _, err := tx.Exec(ctx, `UPDATE escalations SET priority = $2, team = $3, tier = $4, due_at = $5,
+			need_count = need_count + 1, updated_at = $6 WHERE id = $1`,
+		open.ID, r.Priority, c.Team, c.Tier, c.Due, now); err != nil {
+		return c, err
+	}
+	if err := addEvent(ctx, tx, open.ID, now, "system", "need-added", c.Team, r.Event); err != nil {
+		return c, err
+	}
+	if r.Move {
+		var err error
+		if c.Alerts, err = addAlerts(ctx, tx, open.ID, now, c.Tier, c.Team, "escalation.raised", r.Priority, r.Alerts); err != nil {
+			return c, err
+		}
+	}
+	_, err := tx.Exec(ctx, `UPDATE needs SET escalation_id = $2 WHERE id = $1`, n.ID, open.ID)
+	return c, err
 }
 
 func addEvent(ctx context.Context, tx pgx.Tx, id int64, at time.Time, actor, kind, team, detail string) error {

@@ -78,7 +78,7 @@ func freshStore(ctx context.Context) (*store.Store, func(), error) {
 	if strings.Contains(u, "?") {
 		sep = "&"
 	}
-	st, err := store.Open(ctx, u+sep+"pool_max_conns=64")
+	st, err := store.Open(ctx, u+sep+"pool_max_conns=24")
 	if err != nil {
 		return nil, nil, err
 	}
