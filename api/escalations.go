@@ -55,6 +55,17 @@ func (a *Routes) escFail(c *gin.Context, err error) {
 	}
 }
 
+// actorAndID reads the actor and the path's id, answering the request
+// itself when either is missing.
+func (a *Routes) actorAndID(c *gin.Context) (escalation.Actor, int64, bool) {
+	act, ok := a.escActor(c)
+	if !ok {
+		return act, 0, false
+	}
+	id, ok := pathID(c)
+	return act, id, ok
+}
+
 func pathID(c *gin.Context) (int64, bool) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -92,11 +103,7 @@ func (a *Routes) inbox(c *gin.Context) {
 }
 
 func (a *Routes) showEscalation(c *gin.Context) {
-	act, ok := a.escActor(c)
-	if !ok {
-		return
-	}
-	id, ok := pathID(c)
+	act, id, ok := a.actorAndID(c)
 	if !ok {
 		return
 	}
@@ -117,11 +124,7 @@ type actionBody struct {
 }
 
 func (a *Routes) escalationAction(c *gin.Context) {
-	act, ok := a.escActor(c)
-	if !ok {
-		return
-	}
-	id, ok := pathID(c)
+	act, id, ok := a.actorAndID(c)
 	if !ok {
 		return
 	}
@@ -163,11 +166,7 @@ func (a *Routes) escalationAction(c *gin.Context) {
 }
 
 func (a *Routes) patientTimeline(c *gin.Context) {
-	act, ok := a.escActor(c)
-	if !ok {
-		return
-	}
-	id, ok := pathID(c)
+	act, id, ok := a.actorAndID(c)
 	if !ok {
 		return
 	}
@@ -180,11 +179,7 @@ func (a *Routes) patientTimeline(c *gin.Context) {
 }
 
 func (a *Routes) recordContact(c *gin.Context) {
-	act, ok := a.escActor(c)
-	if !ok {
-		return
-	}
-	id, ok := pathID(c)
+	act, id, ok := a.actorAndID(c)
 	if !ok {
 		return
 	}
