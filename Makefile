@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/protect
 
-.PHONY: run test test-short bench bench-import bench-plan bench-webhook bench-pace lint fuzz build services clean
+.PHONY: run test test-short bench bench-import bench-plan bench-webhook bench-pace bench-voice lint fuzz build services clean
 
 ## build: compile bin/protect
 build:
@@ -38,14 +38,14 @@ fuzz:
 	@for spec in \
 		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader \
 		questionnaire:FuzzNormalize questionnaire:FuzzMatch questionnaire:FuzzLoad \
-		templates:FuzzParse templates:FuzzCountSMS window:FuzzParse; do \
+		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse; do \
 		pkg=$${spec%%:*}; fn=$${spec##*:}; \
 		echo "== $$pkg $$fn"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
 	done
 
 ## bench: the benchmarks whose figures are in BENCHMARKS.md
-bench: bench-import bench-plan bench-webhook bench-pace
+bench: bench-import bench-plan bench-webhook bench-pace bench-voice
 
 bench-import: build
 	$(GO) run ./bench/importbench -rows 1000000
@@ -58,6 +58,9 @@ bench-webhook: build
 
 bench-pace: build
 	$(GO) run ./bench/pacebench
+
+bench-voice:
+	$(GO) run ./bench/voicebench -rate 500 -duration 20s
 
 clean:
 	rm -rf bin

@@ -17,6 +17,7 @@ import (
 	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/templateadmin"
 )
 
 // maxBody bounds request bodies.
@@ -29,6 +30,8 @@ type Routes struct {
 	// Escalations serves the team endpoints; nil leaves them out.
 	Escalations *escalation.Service
 	Logger      *slog.Logger
+	// Templates serves the template editor's routes when set.
+	Templates *templateadmin.Service
 }
 
 // Register adds the API routes.
@@ -43,6 +46,9 @@ func (a *Routes) Register(r *gin.Engine) {
 	}
 	if a.Escalations != nil {
 		a.registerEscalations(g)
+	}
+	if a.Templates != nil {
+		a.registerTemplates(g)
 	}
 }
 

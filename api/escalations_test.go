@@ -20,8 +20,6 @@ import (
 	"github.com/protectnow/protect/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
-
 const routingYAML = `
 teams:
   - {key: norwich-council, name: Norwich council, kind: council}

@@ -46,6 +46,18 @@ type Config struct {
 	SandboxAddr string
 	// RoutingFile is the escalation routing file; empty: the built-in one.
 	RoutingFile string
+	// Voice and VoiceLanguage are how automated calls speak.
+	Voice         string
+	VoiceLanguage string
+	// CallsPerNumber caps the calls in progress per caller number.
+	CallsPerNumber int
+	// TemplateTestSender sends comms leads' template tests (a number or a
+	// messaging service SID); empty turns tests off, except with the
+	// sandbox.
+	TemplateTestSender string
+	// SMSMaxFragments is the SMS length, in parts, above which the
+	// template editor warns.
+	SMSMaxFragments int
 }
 
 // Sandbox reports whether no Twilio credentials are set, in which case the
@@ -81,6 +93,11 @@ var Vars = []Var{
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
 	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
 	{"PROTECT_ROUTING_FILE", "", "Escalation routing file (teams, rules, SLAs, alerts; see deploy/routing.example.yaml). Empty: the built-in routing."},
+	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice automated calls speak with (for example Polly.Amy or alice)."},
+	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language of automated calls."},
+	{"PROTECT_CALLS_PER_NUMBER", "10", "Calls in progress at once per caller number, across all workers (1-1000)."},
+	{"PROTECT_TEMPLATE_TEST_SENDER", "", "Twilio number (E.164) or messaging service SID (MG...) that sends template tests to comms leads' phones; empty turns tests off (the sandbox uses +447700900999)."},
+	{"PROTECT_SMS_MAX_FRAGMENTS", "2", "SMS parts above which the template editor warns (1-10)."},
 }
 
 // Load reads the configuration from the environment.
@@ -117,6 +134,15 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		SessionKey:       get("PROTECT_SESSION_KEY"),
 		SandboxAddr:      get("PROTECT_SANDBOX_ADDR"),
 		RoutingFile:      get("PROTECT_ROUTING_FILE"),
+		Voice:            get("PROTECT_VOICE"),
+		VoiceLanguage:    get("PROTECT_VOICE_LANGUAGE"),
+
+		TemplateTestSender: get("PROTECT_TEMPLATE_TEST_SENDER"),
+	}
+	if n, err := strconv.Atoi(get("PROTECT_CALLS_PER_NUMBER")); err != nil || n < 1 || n > 1000 {
+		bad("PROTECT_CALLS_PER_NUMBER", "a whole number from 1 to 1000", get("PROTECT_CALLS_PER_NUMBER"))
+	} else {
+		c.CallsPerNumber = n
 	}
 
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -175,6 +201,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 			bad("PROTECT_ALLOW_TEST_NUMBERS", "true or false", v)
 		}
 		c.AllowTestNumbers = b
+	}
+	mf := get("PROTECT_SMS_MAX_FRAGMENTS")
+	if n, err := strconv.Atoi(mf); err != nil || n < 1 || n > 10 {
+		bad("PROTECT_SMS_MAX_FRAGMENTS", "a whole number from 1 to 10", mf)
+	} else {
+		c.SMSMaxFragments = n
 	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")

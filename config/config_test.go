@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,19 @@ func TestRealTwilio(t *testing.T) {
 	}
 	if c.WebhookURL("/webhooks/twilio/sms") != "https://protect.example.nhs.uk/webhooks/twilio/sms" {
 		t.Fatal(c.WebhookURL("/webhooks/twilio/sms"))
+	}
+}
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table
+// and Vars in step.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		if !strings.Contains(string(b), "| `"+v.Name+"` |") {
+			t.Errorf("README.md has no table row for %s", v.Name)
+		}
 	}
 }

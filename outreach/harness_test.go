@@ -20,6 +20,7 @@ import (
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/internal/testdb"
+	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/outreach/cohort"
 	"github.com/protectnow/protect/phone"
@@ -91,8 +92,13 @@ func newHarness(t *testing.T, edit func(*sandbox.Config)) *harness {
 	h.queue = asynq.NewClientFromRedisClient(rdb)
 	h.engine = outreach.New(outreach.Options{Store: st, Twilio: twilioapi.New(sid, token, h.twilio.URL), Queue: h.queue,
 		Limiter: ratelimit.NewLimiter(rdb, "test:rate:"), PublicURL: h.app.URL, Logger: logger, StaleAfter: time.Second})
+	// Voice calls through the IVR, capped per caller number.
+	voice := ivr.New(ivr.Options{Engine: h.engine, Store: st, Twilio: twilioapi.New(sid, token, h.twilio.URL),
+		Calls: ratelimit.NewSemaphore(rdb, "test:calls:"), MaxCalls: 4, PublicURL: h.app.URL, Logger: logger})
+	h.engine.SetCaller(voice)
 	rt := &app.Runtime{Store: st, Redis: rdb, Logger: logger}
-	handler = server.New(rt, &webhooks.Handler{Engine: h.engine, AccountSID: sid, AuthToken: token, PublicURL: h.app.URL, Logger: logger})
+	handler = server.New(rt, &webhooks.Handler{Engine: h.engine, AccountSID: sid, AuthToken: token, PublicURL: h.app.URL, Logger: logger,
+		Extra: voice.Register})
 
 	h.workers = asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 8, TaskCheckInterval: 20 * time.Millisecond,
 		Queues: map[string]int{outreach.QueueSMS: 1, outreach.QueueCall: 1}, LogLevel: asynq.FatalLevel,

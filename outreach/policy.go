@@ -55,6 +55,39 @@ type Policy struct {
 	// ledger) in the last N days: their first attempt waits until N days
 	// after that contact. 0 turns it off.
 	HoldOffDays int `json:"hold_off_days,omitempty"`
+	// RingTimeout is how long a call rings before it counts as not
+	// answered; default DefaultRingTimeout.
+	RingTimeout Duration `json:"ring_timeout,omitempty"`
+	// CallTimeLimit ends a call that runs longer; default
+	// DefaultCallTimeLimit.
+	CallTimeLimit Duration `json:"call_time_limit,omitempty"`
+	// CallRetryAfter is how long after an unanswered call (busy, no
+	// answer, a voicemail) the next step is due; default
+	// DefaultCallRetryAfter.
+	CallRetryAfter Duration `json:"call_retry_after,omitempty"`
+}
+
+// Call defaults used when a policy leaves them out.
+const (
+	DefaultRingTimeout    = 30 * time.Second
+	DefaultCallTimeLimit  = 10 * time.Minute
+	DefaultCallRetryAfter = 2 * time.Hour
+)
+
+// Ring is the policy's ring timeout.
+func (p Policy) Ring() time.Duration { return orDefault(p.RingTimeout, DefaultRingTimeout) }
+
+// TimeLimit is the policy's maximum call length.
+func (p Policy) TimeLimit() time.Duration { return orDefault(p.CallTimeLimit, DefaultCallTimeLimit) }
+
+// RetryAfter is how long after an unanswered call the next step is due.
+func (p Policy) RetryAfter() time.Duration { return orDefault(p.CallRetryAfter, DefaultCallRetryAfter) }
+
+func orDefault(d Duration, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
 }
 
 // DefaultPolicy texts twice, two days apart, then calls once when voice
@@ -110,6 +143,19 @@ func (p Policy) Validate(voice bool) error {
 	}
 	if p.HoldOffDays < 0 || p.HoldOffDays > 365 {
 		errs = append(errs, errors.New("policy: hold_off_days must be between 0 and 365"))
+	}
+	for _, b := range []struct {
+		name     string
+		v        Duration
+		min, max time.Duration
+	}{
+		{"ring_timeout", p.RingTimeout, 5 * time.Second, 2 * time.Minute},
+		{"call_time_limit", p.CallTimeLimit, time.Minute, 4 * time.Hour},
+		{"call_retry_after", p.CallRetryAfter, time.Minute, 30 * 24 * time.Hour},
+	} {
+		if t := time.Duration(b.v); t != 0 && (t < b.min || t > b.max) {
+			errs = append(errs, fmt.Errorf("policy: %s must be between %s and %s", b.name, b.min, b.max))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -30,43 +30,43 @@ const maxStoredBody = 4096
 const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
 // HandleInbound stores an inbound SMS, acts on it and returns the TwiML to
-// answer the webhook with. A repeated webhook (same MessageSid) is acted on
-// once and answered with the same TwiML.
+// answer the webhook with, all in one transaction. A repeated webhook (same
+// MessageSid) is acted on once and answered with the same TwiML.
 func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, error) {
 	if len(in.Body) > maxStoredBody {
 		in.Body = in.Body[:maxStoredBody]
 	}
-	msgID, dup, prev, err := e.store.ReceiveInbound(ctx, store.Inbound{SID: in.SID, From: in.From, To: in.To, Body: in.Body})
+	var kind string
+	var needs int
+	tw, dup, err := e.store.HandleInbound(ctx, store.Inbound{SID: in.SID, From: in.From, To: in.To, Body: in.Body},
+		func(tx *store.InboundTx) (store.Reply, error) {
+			r, err := e.decide(ctx, tx, in)
+			kind, needs = r.Kind, len(r.Needs)
+			return r, err
+		})
 	if err != nil {
 		return "", err
 	}
 	if dup {
 		repliesHandled.WithLabelValues("duplicate").Inc()
-		if prev != nil {
-			return *prev, nil
+		if tw == "" {
+			// The first delivery died before answering: answer nothing
+			// rather than risk a second reply.
+			return emptyTwiML, nil
 		}
-		// The first delivery is still being handled (or died before
-		// answering): answer nothing rather than risk a second reply.
-		return emptyTwiML, nil
+		return tw, nil
 	}
-	r, err := e.decide(ctx, msgID, in)
-	if err != nil {
-		return "", err
-	}
-	if err := e.store.RecordReply(ctx, r); err != nil {
-		return "", err
-	}
-	if len(r.Needs) > 0 && e.needs != nil {
+	if needs > 0 && e.needs != nil {
 		e.needs(ctx)
 	}
-	repliesHandled.WithLabelValues(r.Kind).Inc()
-	return r.TwiML, nil
+	repliesHandled.WithLabelValues(kind).Inc()
+	return tw, nil
 }
 
 // decide works out what an inbound message means and what to answer.
-func (e *Engine) decide(ctx context.Context, msgID int64, in InboundSMS) (store.Reply, error) {
-	r := store.Reply{MessageID: msgID, From: in.To, To: in.From}
-	j, convErr := e.store.OpenConversation(ctx, in.From)
+func (e *Engine) decide(ctx context.Context, tx *store.InboundTx, in InboundSMS) (store.Reply, error) {
+	r := store.Reply{From: in.To, To: in.From}
+	j, convErr := tx.OpenConversation(ctx, in.From)
 	if convErr != nil && !errors.Is(convErr, store.ErrNotFound) {
 		return r, convErr
 	}
@@ -74,7 +74,7 @@ func (e *Engine) decide(ctx context.Context, msgID int64, in InboundSMS) (store.
 
 	switch questionnaire.ParseKeyword(in.Body) {
 	case questionnaire.KeywordStop:
-		ids, err := e.store.OptOut(ctx, in.From, "replied "+strings.ToUpper(questionnaire.Normalize(in.Body)))
+		ids, err := tx.OptOut(ctx, in.From, "replied "+strings.ToUpper(questionnaire.Normalize(in.Body)))
 		if err != nil {
 			return r, err
 		}
@@ -87,7 +87,7 @@ func (e *Engine) decide(ctx context.Context, msgID int64, in InboundSMS) (store.
 		}
 		return e.answerWith(ctx, r, j, open, questionnaire.KeyOptOut)
 	case questionnaire.KeywordStart:
-		ids, err := e.store.OptIn(ctx, in.From)
+		ids, err := tx.OptIn(ctx, in.From)
 		if err != nil {
 			return r, err
 		}
@@ -108,7 +108,7 @@ func (e *Engine) decide(ctx context.Context, msgID int64, in InboundSMS) (store.
 		// Nothing is discarded: a message outside a conversation is kept
 		// for a person to read.
 		r.NeedsHuman = true
-		ids, err := e.store.PatientsByNumber(ctx, in.From)
+		ids, err := tx.PatientsByNumber(ctx, in.From)
 		if err != nil {
 			return r, err
 		}
@@ -187,6 +187,7 @@ func (e *Engine) reply(ctx context.Context, r store.Reply, j store.Journey, know
 	lang := "en"
 	if known {
 		lang = j.Language
+		ctx = WithCampaign(ctx, j.CampaignID)
 	}
 	vals := patientValues(j.GivenName, j.PracticeName, j.PracticePhone, j.ProgrammeName, j.TeamPhone)
 	var bodies []string

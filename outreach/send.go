@@ -91,38 +91,49 @@ func (e *Engine) HandleSend(ctx context.Context, t *asynq.Task) error {
 	return e.sendSMS(ctx, w)
 }
 
-// burstFor lets a small burst through so that workers waking together do
-// not lose slots, while keeping the rate within a second's worth.
+// burstFor lets a small burst through so that a worker that wakes late
+// does not lose its slot, while keeping any excess under 2% of a second's
+// sending.
 func burstFor(pace float64) int {
-	b := int(pace / 10)
+	b := int(pace / 50)
 	if b < 1 {
 		b = 1
 	}
 	return b
 }
 
-func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
-	log := e.logger.With("attempt", w.AttemptID, "campaign", w.CampaignID)
+// ready checks a claimed attempt before it is sent or called: a patient
+// who has an outcome or opted out is not contacted, and outside the
+// calling window the attempt goes back to the plan for the next opening.
+func (e *Engine) ready(ctx context.Context, w store.Work) (bool, error) {
 	if w.PatientState == "done" {
-		return e.store.FailAttempt(ctx, w.AttemptID, "cancelled", 0, "patient already has an outcome")
+		return false, e.store.FailAttempt(ctx, w.AttemptID, "cancelled", 0, "patient already has an outcome")
 	}
 	if w.OptedOut {
 		if err := e.store.FailAttempt(ctx, w.AttemptID, "cancelled", 0, "opted out"); err != nil {
-			return err
+			return false, err
 		}
 		_, err := e.store.FinishJourney(ctx, w.CampaignID, w.PatientID, "opted_out", "opted out", nil)
-		return err
+		return false, err
 	}
 	win, err := window.Parse(w.Window)
 	if err != nil {
-		return fmt.Errorf("attempt %d window: %w", w.AttemptID, err)
+		return false, fmt.Errorf("attempt %d window: %w", w.AttemptID, err)
+	}
+	if now := e.now(); !win.Open(now) {
+		next := win.NextOpen(now)
+		e.logger.Info("outside calling window, rescheduled", "attempt", w.AttemptID, "campaign", w.CampaignID, "due", next)
+		return false, e.store.Reschedule(ctx, w.AttemptID, next)
+	}
+	return true, nil
+}
+
+func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
+	log := e.logger.With("attempt", w.AttemptID, "campaign", w.CampaignID)
+	if ok, err := e.ready(ctx, w); !ok {
+		return err
 	}
 	now := e.now()
-	if !win.Open(now) {
-		next := win.NextOpen(now)
-		log.Info("outside calling window, rescheduled", "due", next)
-		return e.store.Reschedule(ctx, w.AttemptID, next)
-	}
 	qn, err := e.Questionnaire(ctx, w.QuestionnaireID)
 	if err != nil {
 		return err
@@ -146,6 +157,11 @@ func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
 		}
 	}
 
+	// The journey waits for an answer before the text goes: the patient's
+	// reply may arrive before the send is recorded.
+	if err := e.store.StartContact(ctx, w.AttemptID, now.Add(pol.Wait(w.Step)), conv); err != nil {
+		return err
+	}
 	params := &openapi.CreateMessageParams{}
 	params.SetTo(w.To)
 	params.SetBody(body)
@@ -198,7 +214,7 @@ func (e *Engine) attemptText(ctx context.Context, qn *questionnaire.Questionnair
 		}
 		keys = []string{questionnaire.KeyReminder, q.Prompt}
 	}
-	body, err := e.rend.render(ctx, SMS, w.Language, keys, vals)
+	body, err := e.rend.render(WithCampaign(ctx, w.CampaignID), SMS, w.Language, keys, vals)
 	return body, conv, err
 }
 
@@ -278,6 +294,12 @@ func (e *Engine) giveUp(ctx context.Context, w store.Work, code int, msg string)
 // Routes that failed for good are skipped (30003, an unreachable handset,
 // may work later and is not).
 func (e *Engine) moveOn(ctx context.Context, campaignID, patientID int64, after int, pol Policy) error {
+	return e.moveOnAt(ctx, campaignID, patientID, after, pol, e.now())
+}
+
+// moveOnAt is moveOn with the next attempt due no earlier than due (the
+// next opening of the calling window from then).
+func (e *Engine) moveOnAt(ctx context.Context, campaignID, patientID int64, after int, pol Policy, due time.Time) error {
 	j, err := e.store.Journey(ctx, campaignID, patientID)
 	if err != nil {
 		return err
@@ -304,7 +326,6 @@ func (e *Engine) moveOn(ctx context.Context, campaignID, patientID int64, after 
 			[]store.NeedRow{{Category: "unreachable", Priority: "normal", Detail: "not reached after every attempt of the policy"}})
 		return err
 	}
-	due := e.now()
 	if w, err := window.Parse(j.Window); err == nil {
 		due = w.NextOpen(due)
 	}

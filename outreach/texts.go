@@ -12,9 +12,25 @@ import (
 
 // Texts gives the wording of a template key, for a channel and a language.
 // The engine asks for wording only through this interface, so where texts
-// come from (files now, approved template versions later) is one decision.
+// come from (the shipped files, or approved template versions in the
+// database: templateadmin.DBTexts) is one decision. The engine marks the
+// context of a message for a campaign with WithCampaign, so a Texts can
+// honour the versions that campaign pins.
 type Texts interface {
 	Body(ctx context.Context, channel, key, language string) (string, error)
+}
+
+type campaignKey struct{}
+
+// WithCampaign returns ctx marked as rendering a message of campaign id.
+func WithCampaign(ctx context.Context, id int64) context.Context {
+	return context.WithValue(ctx, campaignKey{}, id)
+}
+
+// CampaignFrom returns the campaign WithCampaign marked ctx with.
+func CampaignFrom(ctx context.Context) (int64, bool) {
+	id, ok := ctx.Value(campaignKey{}).(int64)
+	return id, ok && id != 0
 }
 
 // FileTexts serves the texts shipped with the questionnaire package.

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-//go:embed defaults/wellbeing.yaml defaults/texts.en.yaml
+//go:embed defaults/wellbeing.yaml defaults/texts.en.yaml defaults/texts.cy.yaml
 var defaultFiles embed.FS
 
 func mustRead(name string) []byte {
@@ -20,6 +20,14 @@ var defaultTexts = sync.OnceValue(func() Texts {
 	t, err := LoadTexts(mustRead("defaults/texts.en.yaml"))
 	if err != nil {
 		panic("questionnaire: default texts: " + err.Error())
+	}
+	return t
+})
+
+var defaultWelsh = sync.OnceValue(func() Texts {
+	t, err := LoadTexts(mustRead("defaults/texts.cy.yaml"))
+	if err != nil {
+		panic("questionnaire: default Welsh texts: " + err.Error())
 	}
 	return t
 })
@@ -44,3 +52,20 @@ func DefaultYAML() []byte { return mustRead("defaults/wellbeing.yaml") }
 // DefaultTexts returns the default English texts (defaults/texts.en.yaml):
 // every key of Default().TemplateKeys() and SystemTemplateKeys().
 func DefaultTexts() Texts { return defaultTexts() }
+
+// DefaultTextLanguages lists the languages default texts ship in, English
+// first.
+func DefaultTextLanguages() []string { return []string{"en", "cy"} }
+
+// DefaultTextsFor returns the default texts of a language from
+// DefaultTextLanguages. The Welsh texts (defaults/texts.cy.yaml) still need
+// review by a Welsh speaker: callers must not send them unreviewed.
+func DefaultTextsFor(language string) (Texts, bool) {
+	switch language {
+	case "en":
+		return defaultTexts(), true
+	case "cy":
+		return defaultWelsh(), true
+	}
+	return Texts{}, false
+}

@@ -37,14 +37,25 @@ const (
 	// KeyReminder opens a second or later attempt, before the question
 	// still waiting for an answer.
 	KeyReminder = "system.reminder"
+	// KeyGreeting opens a call: who is calling and how to go on, nothing
+	// personal.
+	KeyGreeting = "system.greeting"
+	// KeyInvalidOption is said before a question is asked again after a
+	// key that is not one of its options.
+	KeyInvalidOption = "system.invalid_option"
+	// KeyNoInput is said before a prompt is repeated after silence.
+	KeyNoInput = "system.no_input"
+	// KeyCallBackPromise is said when a caller pressed 0 and nobody at the
+	// team's line answered.
+	KeyCallBackPromise = "system.callback_promise"
 )
 
 // SystemTemplateKeys returns the template keys a caller needs whatever the
 // questionnaire: the keyword replies, the voice operator, voicemail and
 // goodbye messages, and the engine's defaults.
 func SystemTemplateKeys() []string {
-	return []string{KeyEndFine, KeyEndNeed, KeyGoodbye, KeyHandover, KeyHelp,
-		KeyNotUnderstood, KeyOperator, KeyOptIn, KeyOptOut, KeyReminder, KeyVoicemail}
+	return []string{KeyCallBackPromise, KeyEndFine, KeyEndNeed, KeyGoodbye, KeyGreeting, KeyHandover, KeyHelp,
+		KeyInvalidOption, KeyNoInput, KeyNotUnderstood, KeyOperator, KeyOptIn, KeyOptOut, KeyReminder, KeyVoicemail}
 }
 
 // Outcome is how a finished questionnaire ended.

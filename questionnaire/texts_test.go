@@ -2,6 +2,7 @@ package questionnaire
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,8 @@ func TestDefaultTextsCoverEveryKey(t *testing.T) {
 		prompts[q.Prompt] = true
 	}
 	smsOnly := map[string]bool{KeyOptOut: true, KeyOptIn: true}
-	voiceOnly := map[string]bool{KeyOperator: true, KeyVoicemail: true, KeyGoodbye: true}
+	voiceOnly := map[string]bool{KeyOperator: true, KeyVoicemail: true, KeyGoodbye: true,
+		KeyGreeting: true, KeyInvalidOption: true, KeyNoInput: true, KeyCallBackPromise: true}
 	keys := append(qn.TemplateKeys(), SystemTemplateKeys()...)
 	for _, k := range keys {
 		sms, hasSMS := texts.SMS(k)
@@ -141,5 +143,25 @@ func TestLoadTextsRejects(t *testing.T) {
 	var zero Texts
 	if _, ok := zero.SMS("a"); ok || zero.Has("a") || len(zero.Keys()) != 0 {
 		t.Error("zero Texts")
+	}
+}
+
+func TestDefaultWelshTextsMatchEnglish(t *testing.T) {
+	en, _ := DefaultTextsFor("en")
+	cy, ok := DefaultTextsFor("cy")
+	if !ok || cy.Language != "cy" {
+		t.Fatalf("no Welsh texts: %+v", cy)
+	}
+	if got, want := cy.Keys(), en.Keys(); !slices.Equal(got, want) {
+		t.Fatalf("Welsh keys %v, English keys %v", got, want)
+	}
+	for _, k := range en.Keys() {
+		_, enSMS := en.SMS(k)
+		_, cySMS := cy.SMS(k)
+		_, enVoice := en.Voice(k)
+		_, cyVoice := cy.Voice(k)
+		if enSMS != cySMS || enVoice != cyVoice {
+			t.Errorf("%s: channels differ between English and Welsh", k)
+		}
 	}
 }

@@ -204,29 +204,22 @@ type Sent struct {
 }
 
 // MarkSent records a sent attempt. A status callback may have arrived
-// first (Twilio is fast); the attempt state never goes backwards.
+// first (Twilio is fast); the attempt state never goes backwards, and a
+// journey that already moved on to a later step stays there.
 func (s *Store) MarkSent(ctx context.Context, m Sent) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		var campaignID, patientID int64
 		var to, channel string
-		var step int
 		err := tx.QueryRow(ctx, `UPDATE attempts SET provider_sid = $2, body = $3, sent_at = coalesce(sent_at, now()),
 				lease_until = NULL, error_code = NULL, error_message = '',
 				state = CASE WHEN state IN ('sending', 'retry') THEN $4 ELSE state END
-			WHERE id = $1 RETURNING campaign_id, patient_id, to_number, channel, step`,
-			m.AttemptID, m.SID, m.Body, m.Status).Scan(&campaignID, &patientID, &to, &channel, &step)
+			WHERE id = $1 RETURNING campaign_id, patient_id, to_number, channel`,
+			m.AttemptID, m.SID, m.Body, m.Status).Scan(&campaignID, &patientID, &to, &channel)
 		if err != nil {
 			return fmt.Errorf("mark sent %d: %w", m.AttemptID, err)
 		}
-		_, err = tx.Exec(ctx, `UPDATE campaign_patients SET
-				state = CASE WHEN state = 'pending' THEN 'contacting' ELSE state END,
-				step = $3, channel = $4, contact_number = $5, last_activity = now(),
-				wait_until = CASE WHEN state = 'conversing' THEN wait_until ELSE $6 END,
-				conversation = coalesce(conversation, $7)
-			WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done'`,
-			campaignID, patientID, step, channel, to, m.WaitUntil, m.Conversation)
-		if err != nil {
-			return fmt.Errorf("mark sent %d: journey: %w", m.AttemptID, err)
+		if err := startContact(ctx, tx, m.AttemptID, m.WaitUntil, m.Conversation); err != nil {
+			return fmt.Errorf("mark sent %d: %w", m.AttemptID, err)
 		}
 		if channel == "sms" {
 			_, err = tx.Exec(ctx, `INSERT INTO messages (direction, provider_sid, patient_id, campaign_id, attempt_id,
@@ -239,6 +232,29 @@ func (s *Store) MarkSent(ctx context.Context, m Sent) error {
 		}
 		return nil
 	})
+}
+
+// StartContact moves the journey of a claimed attempt to waiting for an
+// answer, before the message or call goes out: a reply can come back
+// faster than the send is recorded, and must find its conversation. The
+// first attempt starts the conversation with the given state.
+func (s *Store) StartContact(ctx context.Context, attemptID int64, waitUntil time.Time, conversation json.RawMessage) error {
+	return startContact(ctx, s.pool, attemptID, waitUntil, conversation)
+}
+
+func startContact(ctx context.Context, q querier, attemptID int64, waitUntil time.Time, conversation json.RawMessage) error {
+	_, err := q.Exec(ctx, `UPDATE campaign_patients cp SET
+			state = CASE WHEN cp.state = 'pending' THEN 'contacting' ELSE cp.state END,
+			step = a.step, channel = a.channel, contact_number = a.to_number, last_activity = now(),
+			wait_until = CASE WHEN cp.state = 'conversing' THEN cp.wait_until ELSE $2 END,
+			conversation = coalesce(cp.conversation, $3)
+		FROM attempts a
+		WHERE a.id = $1 AND cp.campaign_id = a.campaign_id AND cp.patient_id = a.patient_id
+		  AND cp.state <> 'done' AND cp.step <= a.step`, attemptID, waitUntil, conversation)
+	if err != nil {
+		return fmt.Errorf("start contact for attempt %d: %w", attemptID, err)
+	}
+	return nil
 }
 
 // FailAttempt records a final failure of an attempt (the number is unusable

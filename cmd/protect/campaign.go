@@ -8,9 +8,11 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/templateadmin"
 )
 
 const campaignUsage = `usage:
@@ -19,6 +21,7 @@ const campaignUsage = `usage:
                           [--programme NAME] [--team-phone NUMBER]
   protect campaign start|pause|resume|cancel NAME
   protect campaign status NAME [--json]
+  protect campaign pin NAME --live | KEY:CHANNEL:LANGUAGE=VERSION ... | --none
   protect campaign list`
 
 func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,7 +34,8 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer rt.Close()
 	// Campaign commands only touch PostgreSQL: no Twilio client or queue.
-	eng := outreach.New(outreach.Options{Store: rt.Store, PublicURL: rt.Config.PublicURL, Logger: rt.Logger})
+	eng := outreach.New(outreach.Options{Store: rt.Store, Texts: templateadmin.NewDBTexts(rt.Store, 0, rt.Logger),
+		PublicURL: rt.Config.PublicURL, Logger: rt.Logger})
 	who := "cli:" + os.Getenv("USER")
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -47,6 +51,8 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintf(stdout, "%-5d %-30s %-10s %-20s %g\n", c.ID, c.Name, c.State, c.CohortName, c.Pace)
 		}
 		return nil
+	case "pin":
+		return campaignPin(ctx, rt.Store, who, rest, stdout, stderr)
 	case "start", "pause", "resume", "cancel", "status":
 	default:
 		return usageError{campaignUsage}
@@ -103,9 +109,9 @@ func printStatus(w io.Writer, c store.Campaign, s store.CampaignCounts) {
 	fmt.Fprintf(w, "Campaign %q (%s), cohort %q, %d patients, pace %g/s\n", c.Name, c.State, c.CohortName, s.Patients, c.Pace)
 	fmt.Fprintln(w, "Outcomes:")
 	for _, k := range []string{"fine", "need", "opted_out", "unreachable"} {
-		fmt.Fprintf(w, "  %-12s %8d\n", k, s.Outcomes[k])
+		fmt.Fprintf(w, "  %-16s %8d\n", k, s.Outcomes[k])
 	}
-	fmt.Fprintf(w, "  %-12s %8d\n", "in progress", s.Patients-s.States["done"])
+	fmt.Fprintf(w, "  %-16s %8d\n", "in progress", s.Patients-s.States["done"])
 	section := func(title string, m map[string]int) {
 		if len(m) == 0 {
 			return
@@ -117,7 +123,7 @@ func printStatus(w io.Writer, c store.Campaign, s store.CampaignCounts) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %-12s %8d\n", k, m[k])
+			fmt.Fprintf(w, "  %-16s %8d\n", k, m[k])
 		}
 	}
 	section("Patients by state:", s.States)
@@ -169,5 +175,47 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 		return err
 	}
 	fmt.Fprintf(stdout, "Campaign %q created (id %s) as a draft. Start it with: protect campaign start %s\n", c.Name, strconv.FormatInt(c.ID, 10), c.Name)
+	return nil
+}
+
+// campaignPin pins template versions to a campaign: every template at its
+// live version (--live), none (--none), or the versions given.
+func campaignPin(ctx context.Context, st *store.Store, who string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("campaign pin", stderr)
+	live := fs.Bool("live", false, "pin every template to its live version")
+	none := fs.Bool("none", false, "remove every pin: send the live versions")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 || *live && *none || (*live || *none) != (len(pos) == 1) {
+		return usageError{campaignUsage}
+	}
+	c, err := st.CampaignByName(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	svc := templateadmin.New(templateadmin.Options{Store: st})
+	actor := templateadmin.Actor{Name: who, Role: store.RoleAdmin}
+	pins := map[string]int{}
+	switch {
+	case *live:
+		if pins, err = svc.PinLive(ctx, actor, c.ID); err != nil {
+			return err
+		}
+	default:
+		for _, p := range pos[1:] {
+			k, v, ok := strings.Cut(p, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil || strings.Count(k, ":") != 2 {
+				return usageError{"pins look like wellbeing.ok:sms:en=3"}
+			}
+			pins[k] = n
+		}
+		if err := svc.SetPins(ctx, actor, c.ID, pins); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "Campaign %q pins %d template versions; other templates follow their live version.\n", c.Name, len(pins))
 	return nil
 }

@@ -19,10 +19,13 @@ import (
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/console"
 	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/phone"
 	"github.com/protectnow/protect/ratelimit"
 	"github.com/protectnow/protect/sandbox"
 	"github.com/protectnow/protect/server"
+	"github.com/protectnow/protect/templateadmin"
 	"github.com/protectnow/protect/twilioapi"
 	"github.com/protectnow/protect/webhooks"
 )
@@ -30,11 +33,13 @@ import (
 // gateway is a running Protect process: the runtime plus the engine and
 // whichever halves (HTTP, workers) it serves.
 type gateway struct {
-	rt      *app.Runtime
-	engine  *outreach.Engine
-	queue   *asynq.Client
-	sandbox *sandbox.Server
-	esc     *escalation.Service
+	rt        *app.Runtime
+	engine    *outreach.Engine
+	ivr       *ivr.IVR
+	templates *templateadmin.Service
+	queue     *asynq.Client
+	sandbox   *sandbox.Server
+	esc       *escalation.Service
 }
 
 // openGateway opens the runtime and builds the engine. With no Twilio
@@ -71,11 +76,26 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 		rt.Logger.Warn("no Twilio credentials: using the built-in Twilio sandbox; no real message leaves this machine", "sandbox", apiURL)
 	}
 	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL)
+	limiter := ratelimit.NewLimiter(rt.Redis, "protect:rate:")
+	// The engine sends approved template versions from the database.
+	texts := templateadmin.NewDBTexts(rt.Store, templateadmin.DefaultRefresh, rt.Logger.With("component", "templates"))
 	g.esc = escalation.New(escalation.Options{Store: rt.Store, Routing: routing, Twilio: tw, Queue: g.queue, Redis: rt.Redis,
 		Logger: rt.Logger})
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
-		Limiter: ratelimit.NewLimiter(rt.Redis, "protect:rate:"), PublicURL: cfg.PublicURL, Logger: rt.Logger,
-		NeedsRecorded: g.esc.NeedsRecorded})
+		Limiter: limiter, Texts: texts, PublicURL: cfg.PublicURL, Logger: rt.Logger, NeedsRecorded: g.esc.NeedsRecorded})
+	// Voice calls: with a caller the engine accepts voice steps and the
+	// default policy becomes SMS, SMS, then a call.
+	g.ivr = ivr.New(ivr.Options{Engine: g.engine, Store: rt.Store, Twilio: tw,
+		Calls: ratelimit.NewSemaphore(rt.Redis, "protect:calls:"), MaxCalls: cfg.CallsPerNumber, PublicURL: cfg.PublicURL,
+		Speech: ivr.Speech{Voice: cfg.Voice, Language: cfg.VoiceLanguage}, Logger: rt.Logger.With("component", "ivr")})
+	g.engine.SetCaller(g.ivr)
+	testSender := cfg.TemplateTestSender
+	if testSender == "" && cfg.Sandbox() {
+		testSender = "+447700900999"
+	}
+	g.templates = templateadmin.New(templateadmin.Options{Store: rt.Store, Texts: texts,
+		Limits: templateadmin.Limits{MaxFragments: cfg.SMSMaxFragments}, Twilio: tw, TestSender: testSender,
+		Phones: phone.Parser{AllowTestNumbers: cfg.AllowTestNumbers}, Limiter: limiter, Logger: rt.Logger})
 	return g, nil
 }
 
@@ -95,8 +115,8 @@ func (g *gateway) handler() (http.Handler, error) {
 		return nil, err
 	}
 	return server.New(g.rt, &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
-		PublicURL: cfg.PublicURL, Logger: g.rt.Logger},
-		&api.Routes{Engine: g.engine, Store: g.rt.Store, Escalations: g.esc, Logger: g.rt.Logger}, con), nil
+		PublicURL: cfg.PublicURL, Logger: g.rt.Logger, Extra: g.ivr.Register},
+		&api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger, Templates: g.templates, Escalations: g.esc}, con), nil
 }
 
 // firstUserHint tells a newcomer how to make the first console user.

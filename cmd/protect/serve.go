@@ -8,6 +8,7 @@ import (
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/templateadmin"
 )
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,6 +34,13 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, m := range applied {
 		fmt.Fprintln(stdout, "applied", m)
 	}
+	n, err := templateadmin.Seed(ctx, st)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "imported %d shipped templates\n", n)
+	}
 	return nil
 }
 
@@ -43,5 +51,19 @@ func openRuntime(ctx context.Context, stderr io.Writer) (*app.Runtime, error) {
 		return nil, err
 	}
 	logger := app.NewLogger(stderr, cfg)
-	return app.Open(ctx, cfg, logger)
+	rt, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	// A fresh install sends the shipped texts: import them as approved
+	// templates wherever none exists (it never changes an existing one).
+	n, err := templateadmin.Seed(ctx, rt.Store)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	if n > 0 {
+		logger.Info("shipped templates imported", "templates", n)
+	}
+	return rt, nil
 }

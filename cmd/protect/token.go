@@ -10,7 +10,7 @@ import (
 )
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler [--team TEAM]...\n       protect token revoke NAME"
+	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler [--team TEAM]... [--template-approver]\n       protect token revoke NAME"
 	if len(args) == 0 {
 		return usageError{usage}
 	}
@@ -27,6 +27,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		role := fs.String("role", "", "admin, programme_lead, comms_lead or handler")
 		var teams teamList
 		fs.Var(&teams, "team", "a team whose work a handler token sees (repeat, or separate with commas)")
+		approver := fs.Bool("template-approver", false, "a comms lead token that may approve templates (admins always may)")
 		if _, err := parseInterspersed(fs, args[1:]); err != nil {
 			return err
 		}
@@ -46,6 +47,15 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "token.create", SubjectType: "token", SubjectID: *name,
 			Details: map[string]any{"role": *role, "teams": teams}}); err != nil {
 			return err
+		}
+		if *approver {
+			if err := rt.Store.GrantTemplateApprover(ctx, "token:"+*name, who); err != nil {
+				return err
+			}
+			if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "template.approver_grant", SubjectType: "template",
+				SubjectID: "token:" + *name}); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "%s\n", tok)
 		fmt.Fprintln(stderr, "Keep this token secret: it is shown once. Send it as 'Authorization: Bearer TOKEN'.")

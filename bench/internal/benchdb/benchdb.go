@@ -4,10 +4,17 @@ package benchdb
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/protectnow/protect/outreach/cohort"
+	"github.com/protectnow/protect/phone"
+	"github.com/protectnow/protect/store"
 )
 
 // AdminURL is the server benchmarks create databases on.
@@ -49,3 +56,70 @@ func Drop(ctx context.Context, name string) {
 	defer admin.Close(ctx)
 	admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)") //nolint:errcheck
 }
+
+// Env is a migrated benchmark database holding an imported cohort.
+type Env struct {
+	Store  *store.Store
+	Import cohort.Summary
+	name   string
+	dir    string
+}
+
+// Quiet is a logger that discards everything.
+var Quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Setup makes a fresh database called name, migrates it, and imports a
+// generated cohort "bench" of n patients through the real importer.
+func Setup(ctx context.Context, name string, n int, seed uint64) (*Env, error) {
+	dbURL, err := Fresh(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	env := &Env{name: name}
+	if env.Store, err = store.Open(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	if _, err := env.Store.Migrate(ctx); err != nil {
+		env.Close()
+		return nil, err
+	}
+	if env.dir, err = os.MkdirTemp("", name); err != nil {
+		env.Close()
+		return nil, err
+	}
+	path := filepath.Join(env.dir, "cohort.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	err = WriteCohort(f, n, seed, false)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	env.Import, err = cohort.ImportFile(ctx, env.Store, path, cohort.Options{Cohort: "bench",
+		ReportPath: filepath.Join(env.dir, "report.csv"), Phones: phone.Parser{}, Logger: Quiet})
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	return env, nil
+}
+
+// Close drops the database and removes the files.
+func (e *Env) Close() {
+	if e.Store != nil {
+		e.Store.Close()
+	}
+	if e.dir != "" {
+		os.RemoveAll(e.dir)
+	}
+	Drop(context.Background(), e.name)
+}
+
+// AlwaysOpen is a calling window open at every hour, for benchmarks.
+var AlwaysOpen = []byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00","timezone":"Europe/London"}`)

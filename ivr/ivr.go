@@ -1,0 +1,277 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hibiken/asynq"
+	"github.com/twilio/twilio-go"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/protectnow/protect/outreach"
+	"github.com/protectnow/protect/ratelimit"
+	"github.com/protectnow/protect/redact"
+	"github.com/protectnow/protect/store"
+)
+
+// Options configure an IVR.
+type Options struct {
+	Engine *outreach.Engine
+	Store  *store.Store
+	Twilio *twilio.RestClient
+	// Calls caps the calls in progress per caller number across every
+	// worker; nil places calls without a cap.
+	Calls *ratelimit.Semaphore
+	// MaxCalls is the cap per caller number (default 10).
+	MaxCalls int
+	// PublicURL is the base URL Twilio reaches the webhooks on.
+	PublicURL string
+	Speech    Speech
+	Logger    *slog.Logger
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// IVR places calls (it is the engine's outreach.Caller) and answers the
+// voice webhooks.
+type IVR struct {
+	o Options
+}
+
+// New builds an IVR. Register its routes with the webhooks handler
+// (Handler.Extra) and give it to the engine with SetCaller.
+func New(o Options) *IVR {
+	if o.MaxCalls <= 0 {
+		o.MaxCalls = 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Speech = o.Speech.withDefaults()
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	return &IVR{o: o}
+}
+
+// voicePath is where the voice webhooks live, under the webhooks group.
+const voicePath = "/webhooks/twilio/voice"
+
+func (v *IVR) url(kind string, attempt int64, seq int) string {
+	u := v.o.PublicURL + voicePath + "/" + kind + "?attempt=" + strconv.FormatInt(attempt, 10)
+	if seq >= 0 {
+		u += "&seq=" + strconv.Itoa(seq)
+	}
+	return u
+}
+
+// callerNumber is the number calls come from: the campaign's voice
+// sender, else its SMS sender when that is a number.
+func callerNumber(w store.Work) string {
+	if w.VoiceSender != "" {
+		return w.VoiceSender
+	}
+	if strings.HasPrefix(w.Sender, "+") {
+		return w.Sender
+	}
+	return ""
+}
+
+// Call places a claimed voice attempt. A retried task whose call already
+// reached Twilio adopts that call; when the caller number has as many
+// calls in progress as allowed, the attempt goes back to the plan a few
+// seconds later (never failed).
+func (v *IVR) Call(ctx context.Context, w store.Work) error {
+	log := v.o.Logger.With("attempt", w.AttemptID, "campaign", w.CampaignID)
+	from := callerNumber(w)
+	if from == "" {
+		return v.o.Engine.GiveUpCall(ctx, w, "the campaign has no number to call from (voice_sender)")
+	}
+	pol, err := outreach.ParsePolicy(w.Policy, true)
+	if err != nil {
+		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
+	}
+	if w.Tries > 1 {
+		// An earlier try may have placed the call before its worker died:
+		// its webhooks name the attempt.
+		sid, found, err := v.o.Store.AttemptCallSID(ctx, w.AttemptID)
+		if err != nil {
+			return err
+		}
+		if found {
+			log.Warn("earlier try had placed the call; adopting it", "tries", w.Tries)
+			return v.o.Engine.CallPlaced(ctx, w, sid, from)
+		}
+	}
+	holder := strconv.FormatInt(w.AttemptID, 10)
+	if v.o.Calls != nil {
+		lease := pol.Ring() + pol.TimeLimit() + time.Minute
+		ok, err := v.o.Calls.Acquire(ctx, from, v.o.MaxCalls, lease, holder)
+		if err != nil || !ok {
+			due := v.o.Now().Add(5*time.Second + rand.N(10*time.Second))
+			if err != nil {
+				log.Error("call cap unavailable; call held back", "error", err)
+			} else {
+				log.Info("caller number at its call cap; call held back", "due", due)
+			}
+			callsHeldBack.Inc()
+			return v.o.Store.Reschedule(ctx, w.AttemptID, due)
+		}
+	}
+	params := &openapi.CreateCallParams{}
+	params.SetTo(w.To)
+	params.SetFrom(from)
+	params.SetUrl(v.url("answer", w.AttemptID, -1))
+	params.SetMethod(http.MethodPost)
+	params.SetStatusCallback(v.url("status", w.AttemptID, -1))
+	params.SetStatusCallbackMethod(http.MethodPost)
+	params.SetStatusCallbackEvent([]string{"completed"})
+	params.SetMachineDetection("DetectMessageEnd")
+	params.SetTimeout(int(pol.Ring().Seconds()))
+	params.SetTimeLimit(int(pol.TimeLimit().Seconds()))
+	call, err := v.o.Twilio.Api.CreateCall(params)
+	if err != nil {
+		v.release(ctx, from, holder)
+		return v.o.Engine.CallFailed(ctx, w, err)
+	}
+	sid := ""
+	if call.Sid != nil {
+		sid = *call.Sid
+	}
+	callsPlaced.Inc()
+	log.Debug("call placed", "to", redact.Phone(w.To), "step", w.Step, "sid", sid)
+	if err := v.o.Engine.CallPlaced(ctx, w, sid, from); err != nil {
+		// Twilio has the call; its webhooks and status callback name the
+		// attempt and settle it even if this write never lands.
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return nil
+}
+
+func (v *IVR) release(ctx context.Context, from, holder string) {
+	if v.o.Calls == nil || from == "" {
+		return
+	}
+	if _, err := v.o.Calls.Release(context.WithoutCancel(ctx), from, holder); err != nil {
+		v.o.Logger.Warn("release call place", "attempt", holder, "error", err)
+	}
+}
+
+// Register adds the voice webhooks to the signature-checked Twilio group
+// (use it as webhooks.Handler.Extra): the answer URL, Gather and Dial
+// actions, and the status callback, each naming the attempt.
+func (v *IVR) Register(g *gin.RouterGroup) {
+	g.POST("/voice/answer", v.answer)
+	g.POST("/voice/gather", v.gather)
+	g.POST("/voice/dial", v.dial)
+	g.POST("/voice/status", v.status)
+}
+
+func validCallSID(s string) bool { return len(s) == 34 && strings.HasPrefix(s, "CA") }
+
+func (v *IVR) answer(c *gin.Context) { v.step(c, "answer") }
+func (v *IVR) gather(c *gin.Context) { v.step(c, "gather") }
+func (v *IVR) dial(c *gin.Context)   { v.step(c, "dial") }
+
+// step applies one dialog webhook once and answers with its TwiML.
+func (v *IVR) step(c *gin.Context, kind string) {
+	f := c.Request.PostForm
+	attempt, aerr := strconv.ParseInt(c.Query("attempt"), 10, 64)
+	seq := 0
+	var serr error
+	if kind != "answer" {
+		seq, serr = strconv.Atoi(c.Query("seq"))
+	}
+	sid := f.Get("CallSid")
+	if aerr != nil || attempt <= 0 || serr != nil || seq < 0 || !validCallSID(sid) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, seq and CallSid are required"})
+		return
+	}
+	t := turn{kind: kind, digits: f.Get("Digits"), answeredBy: f.Get("AnsweredBy"), dialStatus: f.Get("DialCallStatus")}
+	input := t.digits
+	if kind == "dial" {
+		input = t.dialStatus
+	}
+	ctx := c.Request.Context()
+	tw, replayed, err := v.o.Store.ApplyCallStep(ctx, store.CallStep{SID: sid, AttemptID: attempt, Seq: seq, Input: input,
+		AnsweredBy: t.answeredBy}, func(d store.CallDialog) (store.CallChange, error) {
+		g, err := v.dialogFor(ctx, d)
+		if err != nil {
+			return store.CallChange{}, err
+		}
+		return g.decide(d, t)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown call or attempt"})
+		return
+	case err != nil:
+		v.o.Logger.Error("voice webhook failed", "kind", kind, "attempt", attempt, "sid", sid, "error", err)
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	if replayed {
+		voiceReplays.Inc()
+	}
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", []byte(tw))
+}
+
+// dialogFor builds the dialog of one step of a call.
+func (v *IVR) dialogFor(ctx context.Context, d store.CallDialog) (*dialog, error) {
+	qn, err := v.o.Engine.Questionnaire(ctx, d.QuestionnaireID)
+	if err != nil {
+		return nil, err
+	}
+	vals := outreach.PatientValues(d.GivenName, d.PracticeName, d.PracticePhone, d.ProgrammeName, d.TeamPhone)
+	team := d.TeamPhone
+	if team == "" {
+		team = d.PracticePhone
+	}
+	from := callerNumber(store.Work{VoiceSender: d.VoiceSender, Sender: d.Sender})
+	return &dialog{
+		qn: qn, sp: v.o.Speech,
+		say: func(keys ...string) (string, error) {
+			return v.o.Engine.VoiceText(ctx, d.Language, vals, keys...)
+		},
+		gatherURL: v.url("gather", d.AttemptID, d.Seq+2),
+		dialURL:   v.url("dial", d.AttemptID, d.Seq+2),
+		teamPhone: e164(team),
+		callerID:  from,
+	}, nil
+}
+
+// status applies a call status callback once, and frees the caller
+// number's place when the call is over.
+func (v *IVR) status(c *gin.Context) {
+	f := c.Request.PostForm
+	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
+	cb := outreach.CallStatus{AttemptID: attempt, SID: f.Get("CallSid"), Status: f.Get("CallStatus"),
+		AnsweredBy: f.Get("AnsweredBy"), ErrorCode: f.Get("ErrorCode")}
+	if err != nil || attempt <= 0 || !validCallSID(cb.SID) || cb.Status == "" {
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, CallSid and CallStatus are required"})
+		return
+	}
+	ctx := c.Request.Context()
+	if err := v.o.Engine.HandleCallStatus(ctx, cb); err != nil {
+		if errors.Is(err, outreach.ErrUnknownAttempt) {
+			c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown attempt"})
+			return
+		}
+		v.o.Logger.Error("call status callback failed", "attempt", attempt, "sid", cb.SID, "error", err)
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	if cb.Final() {
+		v.release(ctx, f.Get("From"), strconv.FormatInt(attempt, 10))
+	}
+	c.Status(http.StatusNoContent)
+}

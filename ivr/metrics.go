@@ -1,0 +1,14 @@
+package ivr
+
+import "github.com/prometheus/client_golang/prometheus"
+
+var (
+	callsPlaced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_calls_placed_total", Help: "Calls accepted by Twilio."})
+	callsHeldBack = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_calls_held_back_total", Help: "Calls put back because their caller number was at its cap."})
+	voiceReplays = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_voice_webhook_replays_total", Help: "Voice webhooks answered from the step log (Twilio repeated them)."})
+)
+
+func init() { prometheus.MustRegister(callsPlaced, callsHeldBack, voiceReplays) }

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CallDialog is a call's place in its dialog and what the dialog needs to
+// speak to the patient, loaded and locked for one voice webhook.
+type CallDialog struct {
+	CallSID         string
+	AttemptID       int64
+	CampaignID      int64
+	PatientID       int64
+	Phase           string
+	Seq             int
+	NoInput         int
+	AnsweredBy      string
+	JourneyState    string
+	Conversation    json.RawMessage // the journey's questionnaire state (shared with SMS)
+	QuestionnaireID int64
+	Sender          string
+	VoiceSender     string
+	ProgrammeName   string
+	TeamPhone       string
+	GivenName       string
+	PracticeName    string
+	PracticePhone   string
+	Language        string
+}
+
+// CallChange is what one voice webhook does, written in one transaction
+// with the step it answers.
+type CallChange struct {
+	// TwiML is the answer, kept to replay if Twilio repeats the webhook.
+	TwiML   string
+	Phase   string
+	NoInput int
+	// Result, when set, records how the dialog ended.
+	Result string
+	// Conversation, when set, is the journey's new questionnaire state.
+	Conversation json.RawMessage
+	Answer       *AnswerRow
+	Needs        []NeedRow
+	// Outcome, when set, ends the journey with Reason.
+	Outcome string
+	Reason  string
+}
+
+// CallStep is one voice webhook: the call, the attempt its URL names, the
+// sequence number of the step (0 for the answer URL, then the number in
+// each action URL) and the keys pressed.
+type CallStep struct {
+	SID        string
+	AttemptID  int64
+	Seq        int
+	Input      string
+	AnsweredBy string
+}
+
+// ApplyCallStep applies a voice webhook once. The first time a step is
+// seen, decide works out the change from the locked dialog and it is
+// stored with the TwiML; when Twilio repeats the webhook, the stored TwiML
+// is returned and replayed is true. A step that is not the next one (a
+// stale or out-of-order request) replays the latest answer.
+func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(CallDialog) (CallChange, error)) (twiml string, replayed bool, err error) {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if st.Seq == 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO calls (call_sid, attempt_id, campaign_id, patient_id, answered_by)
+				SELECT $1, a.id, a.campaign_id, a.patient_id, $3 FROM attempts a WHERE a.id = $2 AND a.channel = 'voice'
+				ON CONFLICT (call_sid) DO NOTHING`, st.SID, st.AttemptID, st.AnsweredBy); err != nil {
+				return fmt.Errorf("create call: %w", err)
+			}
+		}
+		var d CallDialog
+		var prev *string
+		err := tx.QueryRow(ctx, `SELECT k.call_sid, k.attempt_id, k.campaign_id, k.patient_id, k.phase, k.seq, k.no_input,
+				k.answered_by, cp.state, cp.conversation, c.questionnaire_id, c.sender, c.voice_sender, c.programme_name,
+				c.team_phone, p.given_name, coalesce(pr.name, ''), coalesce(pr.phone, ''), p.language, cs.twiml
+			FROM calls k
+			JOIN campaign_patients cp ON cp.campaign_id = k.campaign_id AND cp.patient_id = k.patient_id
+			JOIN campaigns c ON c.id = k.campaign_id
+			JOIN patients p ON p.id = k.patient_id
+			LEFT JOIN practices pr ON pr.code = p.gp_practice_code
+			LEFT JOIN call_steps cs ON cs.call_sid = k.call_sid AND cs.seq = $3
+			WHERE k.call_sid = $1 AND k.attempt_id = $2
+			FOR UPDATE OF k`, st.SID, st.AttemptID, st.Seq).Scan(&d.CallSID, &d.AttemptID, &d.CampaignID, &d.PatientID,
+			&d.Phase, &d.Seq, &d.NoInput, &d.AnsweredBy, &d.JourneyState, &d.Conversation, &d.QuestionnaireID, &d.Sender,
+			&d.VoiceSender, &d.ProgrammeName, &d.TeamPhone, &d.GivenName, &d.PracticeName, &d.PracticePhone, &d.Language, &prev)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("call %s of attempt %d: %w", st.SID, st.AttemptID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("load call %s: %w", st.SID, err)
+		}
+		if prev != nil {
+			twiml, replayed = *prev, true
+			return nil
+		}
+		if st.Seq != d.Seq+1 {
+			replayed = true
+			err := tx.QueryRow(ctx, `SELECT twiml FROM call_steps WHERE call_sid = $1 ORDER BY seq DESC LIMIT 1`, st.SID).Scan(&twiml)
+			if err != nil {
+				return fmt.Errorf("call %s step %d after %d: %w", st.SID, st.Seq, d.Seq, ErrStateConflict)
+			}
+			return nil
+		}
+		ch, err := decide(d)
+		if err != nil {
+			return err
+		}
+		twiml = ch.TwiML
+		return applyCallChange(ctx, tx, d, st, ch)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("voice webhook: %w", err)
+	}
+	return twiml, replayed, nil
+}
+
+// applyCallChange writes a step in one round trip (a batch in the
+// step's transaction): the caller is waiting on the line.
+func applyCallChange(ctx context.Context, tx pgx.Tx, d CallDialog, st CallStep, ch CallChange) error {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO call_steps (call_sid, seq, input, twiml) VALUES ($1, $2, $3, $4)`, st.SID, st.Seq, st.Input, ch.TwiML)
+	b.Queue(`UPDATE calls SET seq = $2, phase = $3, no_input = $4,
+			result = CASE WHEN $5 = '' THEN result ELSE $5 END, updated_at = now()
+		WHERE call_sid = $1`, st.SID, st.Seq, ch.Phase, ch.NoInput, ch.Result)
+	if a := ch.Answer; a != nil {
+		b.Queue(`INSERT INTO answers (campaign_id, patient_id, attempt_id, channel, question, option_key, raw)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.CampaignID, d.PatientID, d.AttemptID, a.Channel, a.Question, a.Option, a.Raw)
+	}
+	for _, n := range ch.Needs {
+		// currval is the answer just inserted in this session.
+		b.Queue(`INSERT INTO needs (campaign_id, patient_id, category, priority, answer_id, detail)
+			VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN currval('answers_id_seq') END, $6)`,
+			d.CampaignID, d.PatientID, n.Category, n.Priority, ch.Answer != nil, n.Detail)
+	}
+	if ch.Conversation != nil || ch.Outcome != "" {
+		b.Queue(`UPDATE campaign_patients SET conversation = coalesce($3, conversation),
+				state = CASE WHEN $4 = '' THEN state ELSE 'done' END,
+				outcome = nullif($4, ''), outcome_reason = CASE WHEN $4 = '' THEN outcome_reason ELSE $5 END,
+				outcome_at = CASE WHEN $4 = '' THEN outcome_at ELSE now() END,
+				wait_until = CASE WHEN $4 = '' THEN wait_until ELSE NULL END,
+				channel = 'voice', last_activity = now()
+			WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done'`,
+			d.CampaignID, d.PatientID, ch.Conversation, ch.Outcome, ch.Reason)
+	}
+	if ch.Outcome != "" {
+		b.Queue(`UPDATE attempts SET state = 'cancelled', status_at = now()
+			WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('planned', 'queued', 'retry')`, d.CampaignID, d.PatientID)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("call %s step %d: %w", st.SID, st.Seq, err)
+	}
+	return nil
+}
+
+// CallSummary is how a call's dialog went, read when the call ends.
+type CallSummary struct {
+	Found        bool
+	Phase        string
+	Result       string
+	Conversation json.RawMessage
+}
+
+// EndCall records a call's final status and returns how its dialog went
+// (Found is false when Twilio never fetched the answer URL: the call was
+// not answered, or went to a machine before the dialog began).
+func (s *Store) EndCall(ctx context.Context, sid, status string) (CallSummary, error) {
+	sum := CallSummary{Found: true}
+	err := s.pool.QueryRow(ctx, `UPDATE calls k SET status = $2, updated_at = now()
+		FROM campaign_patients cp
+		WHERE k.call_sid = $1 AND cp.campaign_id = k.campaign_id AND cp.patient_id = k.patient_id
+		RETURNING k.phase, k.result, cp.conversation`, sid, status).Scan(&sum.Phase, &sum.Result, &sum.Conversation)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return CallSummary{}, nil
+	}
+	if err != nil {
+		return sum, fmt.Errorf("end call %s: %w", sid, err)
+	}
+	return sum, nil
+}
+
+// AttemptCallSID returns the SID of a call already placed for an attempt,
+// as known from its webhooks or status callbacks, so a retried task never
+// rings the patient again.
+func (s *Store) AttemptCallSID(ctx context.Context, attemptID int64) (string, bool, error) {
+	var sid string
+	err := s.pool.QueryRow(ctx, `SELECT call_sid FROM calls WHERE attempt_id = $1
+		UNION ALL SELECT provider_sid FROM status_events WHERE attempt_id = $1 LIMIT 1`, attemptID).Scan(&sid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("call of attempt %d: %w", attemptID, err)
+	}
+	return sid, true, nil
+}
