@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
@@ -26,7 +27,9 @@ const maxBody = 1 << 20
 type Routes struct {
 	Engine *outreach.Engine
 	Store  *store.Store
-	Logger *slog.Logger
+	// Escalations serves the team endpoints; nil leaves them out.
+	Escalations *escalation.Service
+	Logger      *slog.Logger
 	// Templates serves the template editor's routes when set.
 	Templates *templateadmin.Service
 }
@@ -41,14 +44,18 @@ func (a *Routes) Register(r *gin.Engine) {
 	for _, action := range []string{"start", "pause", "resume", "cancel"} {
 		g.POST("/campaigns/:id/"+action, lead, a.campaignAction(action))
 	}
+	if a.Escalations != nil {
+		a.registerEscalations(g)
+	}
 	if a.Templates != nil {
 		a.registerTemplates(g)
 	}
 }
 
 type principal struct {
-	actor string
-	role  string
+	actor   string
+	role    string
+	tokenID int64
 }
 
 func (a *Routes) authenticate(c *gin.Context) {
@@ -69,7 +76,7 @@ func (a *Routes) authenticate(c *gin.Context) {
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
 	}
-	c.Set("principal", principal{actor: "token:" + t.Name, role: t.Role})
+	c.Set("principal", principal{actor: "token:" + t.Name, role: t.Role, tokenID: t.ID})
 	c.Next()
 }
 

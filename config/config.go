@@ -44,6 +44,8 @@ type Config struct {
 	SessionKey string
 	// SandboxAddr is where the built-in Twilio sandbox listens.
 	SandboxAddr string
+	// RoutingFile is the escalation routing file; empty: the built-in one.
+	RoutingFile string
 	// Voice and VoiceLanguage are how automated calls speak.
 	Voice         string
 	VoiceLanguage string
@@ -90,6 +92,7 @@ var Vars = []Var{
 	{"PROTECT_ALLOW_TEST_NUMBERS", "true with the sandbox, else false", "Accept 07700 900xxx test numbers as mobiles."},
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
 	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
+	{"PROTECT_ROUTING_FILE", "", "Escalation routing file (teams, rules, SLAs, alerts; see deploy/routing.example.yaml). Empty: the built-in routing."},
 	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice automated calls speak with (for example Polly.Amy or alice)."},
 	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language of automated calls."},
 	{"PROTECT_CALLS_PER_NUMBER", "10", "Calls in progress at once per caller number, across all workers (1-1000)."},
@@ -130,6 +133,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		LogFormat:        strings.ToLower(get("PROTECT_LOG_FORMAT")),
 		SessionKey:       get("PROTECT_SESSION_KEY"),
 		SandboxAddr:      get("PROTECT_SANDBOX_ADDR"),
+		RoutingFile:      get("PROTECT_ROUTING_FILE"),
 		Voice:            get("PROTECT_VOICE"),
 		VoiceLanguage:    get("PROTECT_VOICE_LANGUAGE"),
 
@@ -206,6 +210,11 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")
+	}
+	if c.RoutingFile != "" {
+		if st, err := os.Stat(c.RoutingFile); err != nil || st.IsDir() {
+			bad("PROTECT_ROUTING_FILE", "a readable routing file", c.RoutingFile)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))

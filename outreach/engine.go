@@ -34,6 +34,7 @@ type Engine struct {
 	voice     bool
 	caller    Caller
 	stale     time.Duration
+	needs     func(context.Context)
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }
@@ -52,6 +53,10 @@ type Options struct {
 	// StaleAfter is how long an attempt may sit queued before the
 	// reconciler enqueues it again; default 30s.
 	StaleAfter time.Duration
+	// NeedsRecorded, when set, is called after a reply's needs are
+	// committed, so escalation can start at once rather than at its next
+	// sweep.
+	NeedsRecorded func(context.Context)
 }
 
 // New builds an engine.
@@ -69,7 +74,7 @@ func New(o Options) *Engine {
 		o.StaleAfter = staleAfter
 	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
-		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter}
+		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never
@@ -224,6 +229,12 @@ func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("campaign %q: %w", c.Name, err)
 	}
+	var heldOff map[int64]time.Time // patient -> latest contact by a team
+	if pol.HoldOffDays > 0 {
+		if heldOff, err = e.store.RecentTeamContacts(ctx, c.CohortID, e.now().AddDate(0, 0, -pol.HoldOffDays)); err != nil {
+			return 0, err
+		}
+	}
 	return e.store.PlanCampaign(ctx, c.ID, func(p store.PlanPatient) store.PlanEntry {
 		if p.OptedOut {
 			return store.PlanEntry{Outcome: "opted_out", Reason: "opted out before the campaign"}
@@ -236,7 +247,13 @@ func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
 			}
 			return store.PlanEntry{Outcome: "unreachable", Reason: reason}
 		}
-		return store.PlanEntry{Step: step, Channel: ch, To: to, Due: planner.Next()}
+		due := planner.Next()
+		if at, ok := heldOff[p.ID]; ok {
+			if until := w.NextOpen(at.AddDate(0, 0, pol.HoldOffDays)); until.After(due) {
+				due = until
+			}
+		}
+		return store.PlanEntry{Step: step, Channel: ch, To: to, Due: due}
 	})
 }
 

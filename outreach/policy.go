@@ -51,6 +51,10 @@ type Policy struct {
 	// ConversationTimeout is how long a patient who started answering may
 	// go quiet before a person is asked to follow up.
 	ConversationTimeout Duration `json:"conversation_timeout"`
+	// HoldOffDays holds off patients another team contacted (the contact
+	// ledger) in the last N days: their first attempt waits until N days
+	// after that contact. 0 turns it off.
+	HoldOffDays int `json:"hold_off_days,omitempty"`
 	// RingTimeout is how long a call rings before it counts as not
 	// answered; default DefaultRingTimeout.
 	RingTimeout Duration `json:"ring_timeout,omitempty"`
@@ -136,6 +140,9 @@ func (p Policy) Validate(voice bool) error {
 	}
 	if t := time.Duration(p.ConversationTimeout); t < time.Minute || t > 30*24*time.Hour {
 		errs = append(errs, errors.New("policy: conversation_timeout must be between 1m and 720h"))
+	}
+	if p.HoldOffDays < 0 || p.HoldOffDays > 365 {
+		errs = append(errs, errors.New("policy: hold_off_days must be between 0 and 365"))
 	}
 	for _, b := range []struct {
 		name     string

@@ -37,10 +37,11 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 		in.Body = in.Body[:maxStoredBody]
 	}
 	var kind string
+	var needs int
 	tw, dup, err := e.store.HandleInbound(ctx, store.Inbound{SID: in.SID, From: in.From, To: in.To, Body: in.Body},
 		func(tx *store.InboundTx) (store.Reply, error) {
 			r, err := e.decide(ctx, tx, in)
-			kind = r.Kind
+			kind, needs = r.Kind, len(r.Needs)
 			return r, err
 		})
 	if err != nil {
@@ -54,6 +55,9 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 			return emptyTwiML, nil
 		}
 		return tw, nil
+	}
+	if needs > 0 && e.needs != nil {
+		e.needs(ctx)
 	}
 	repliesHandled.WithLabelValues(kind).Inc()
 	return tw, nil

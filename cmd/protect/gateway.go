@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/protectnow/protect/api"
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/console"
+	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/phone"
@@ -36,6 +39,7 @@ type gateway struct {
 	templates *templateadmin.Service
 	queue     *asynq.Client
 	sandbox   *sandbox.Server
+	esc       *escalation.Service
 }
 
 // openGateway opens the runtime and builds the engine. With no Twilio
@@ -47,6 +51,11 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 		return nil, err
 	}
 	cfg := rt.Config
+	routing, err := escalation.LoadRoutingFile(cfg.RoutingFile)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
 	g := &gateway{rt: rt, queue: asynq.NewClientFromRedisClient(rt.Redis)}
 	apiURL := cfg.TwilioAPIURL
 	if cfg.Sandbox() && apiURL == "" {
@@ -70,8 +79,10 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 	limiter := ratelimit.NewLimiter(rt.Redis, "protect:rate:")
 	// The engine sends approved template versions from the database.
 	texts := templateadmin.NewDBTexts(rt.Store, templateadmin.DefaultRefresh, rt.Logger.With("component", "templates"))
+	g.esc = escalation.New(escalation.Options{Store: rt.Store, Routing: routing, Twilio: tw, Queue: g.queue, Redis: rt.Redis,
+		Logger: rt.Logger})
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
-		Limiter: limiter, Texts: texts, PublicURL: cfg.PublicURL, Logger: rt.Logger})
+		Limiter: limiter, Texts: texts, PublicURL: cfg.PublicURL, Logger: rt.Logger, NeedsRecorded: g.esc.NeedsRecorded})
 	// Voice calls: with a caller the engine accepts voice steps and the
 	// default policy becomes SMS, SMS, then a call.
 	g.ivr = ivr.New(ivr.Options{Engine: g.engine, Store: rt.Store, Twilio: tw,
@@ -96,11 +107,26 @@ func (g *gateway) close() {
 	g.rt.Close()
 }
 
-func (g *gateway) handler() http.Handler {
+func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
+	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, SessionKey: cfg.SessionKey,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger})
+	if err != nil {
+		return nil, err
+	}
 	return server.New(g.rt, &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
 		PublicURL: cfg.PublicURL, Logger: g.rt.Logger, Extra: g.ivr.Register},
-		&api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger, Templates: g.templates})
+		&api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger, Templates: g.templates, Escalations: g.esc}, con), nil
+}
+
+// firstUserHint tells a newcomer how to make the first console user.
+func (g *gateway) firstUserHint(ctx context.Context, stderr io.Writer) {
+	if n, err := g.rt.Store.CountUsers(ctx); err == nil && n == 0 {
+		fmt.Fprintf(stderr, "\nNo console users yet. Create the first admin, then log in at %s/console:\n"+
+			"  bin/protect user create --name admin --role admin\n"+
+			"  (handlers: --role handler --team TEAM; teams: %s)\n\n",
+			g.rt.Config.PublicURL, strings.Join(g.esc.Routing().TeamKeys(), ", "))
+	}
 }
 
 // runWorkers runs the queue workers and the engine's loops until ctx ends.
@@ -108,7 +134,7 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 	cfg := g.rt.Config
 	srv := asynq.NewServerFromRedisClient(g.rt.Redis, asynq.Config{
 		Concurrency:       cfg.WorkerConcurrency,
-		Queues:            map[string]int{outreach.QueueCall: 5, outreach.QueueSMS: 5},
+		Queues:            map[string]int{escalation.QueueEscalation: 10, outreach.QueueCall: 5, outreach.QueueSMS: 5},
 		TaskCheckInterval: 100 * time.Millisecond,
 		ShutdownTimeout:   20 * time.Second,
 		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
@@ -119,11 +145,15 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(outreach.TaskSend, g.engine.HandleSend)
+	mux.HandleFunc(escalation.TaskSLA, g.esc.HandleSLA)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
 	g.rt.Logger.Info("workers running", "concurrency", cfg.WorkerConcurrency)
+	var wg sync.WaitGroup
+	wg.Go(func() { g.esc.Run(ctx) })
 	g.engine.Run(ctx)
+	wg.Wait()
 	srv.Shutdown()
 	return nil
 }
@@ -147,7 +177,11 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		workErr = g.runWorkers(ctx)
 		cancel()
 	}()
-	err = server.Serve(ctx, g.rt.Config.HTTPAddr, g.handler(), g.rt.Logger)
+	h, err := g.handler()
+	if err == nil {
+		g.firstUserHint(ctx, stderr)
+		err = server.Serve(ctx, g.rt.Config.HTTPAddr, h, g.rt.Logger)
+	}
 	cancel()
 	wg.Wait()
 	return errors.Join(err, workErr)
@@ -162,7 +196,12 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer g.close()
-	return server.Serve(ctx, g.rt.Config.HTTPAddr, g.handler(), g.rt.Logger)
+	h, err := g.handler()
+	if err != nil {
+		return err
+	}
+	g.firstUserHint(ctx, stderr)
+	return server.Serve(ctx, g.rt.Config.HTTPAddr, h, g.rt.Logger)
 }
 
 func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {

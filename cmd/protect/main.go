@@ -35,7 +35,8 @@ func init() {
 		"migrate":  {"apply database migrations", cmdMigrate},
 		"cohort":   {"cohort commands: import", cmdCohort},
 		"campaign": {"campaign commands: create, start, pause, resume, cancel, status, list", cmdCampaign},
-		"token":    {"API tokens: create, revoke", cmdToken},
+		"token":    {"API tokens: create (--team for a team's system), revoke", cmdToken},
+		"user":     {"console users: create", cmdUser},
 		"sandbox":  {"run the Twilio sandbox alone (for serve and worker run apart)", cmdSandbox},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "protect", version)

@@ -10,7 +10,7 @@ import (
 )
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler [--template-approver]\n       protect token revoke NAME"
+	const usage = "usage: protect token create --name NAME --role admin|programme_lead|comms_lead|handler [--team TEAM]... [--template-approver]\n       protect token revoke NAME"
 	if len(args) == 0 {
 		return usageError{usage}
 	}
@@ -25,6 +25,8 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs := newFlagSet("token create", stderr)
 		name := fs.String("name", "", "what the token is for (unique)")
 		role := fs.String("role", "", "admin, programme_lead, comms_lead or handler")
+		var teams teamList
+		fs.Var(&teams, "team", "a team whose work a handler token sees (repeat, or separate with commas)")
 		approver := fs.Bool("template-approver", false, "a comms lead token that may approve templates (admins always may)")
 		if _, err := parseInterspersed(fs, args[1:]); err != nil {
 			return err
@@ -32,12 +34,18 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *name == "" || !store.ValidRole(*role) {
 			return usageError{usage}
 		}
+		if err := checkTeams(rt.Config.RoutingFile, *role, teams); err != nil {
+			return err
+		}
 		tok, err := rt.Store.CreateAPIToken(ctx, *name, *role, who)
 		if err != nil {
 			return err
 		}
+		if err := rt.Store.SetTokenTeams(ctx, *name, teams); err != nil {
+			return err
+		}
 		if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: who, Action: "token.create", SubjectType: "token", SubjectID: *name,
-			Details: map[string]any{"role": *role}}); err != nil {
+			Details: map[string]any{"role": *role, "teams": teams}}); err != nil {
 			return err
 		}
 		if *approver {

@@ -1,0 +1,595 @@
+// Package console is the handlers' web application, served at /console:
+// log in, a team inbox by priority and age, an escalation's needs and
+// history with claim, note, resolve, hand over and duplicate, a patient's
+// whole timeline with the contact ledger, and the audit log for admins.
+// Pages are rendered on the server from embedded templates and use no
+// JavaScript. Every access and action goes through the escalation service,
+// which scopes it to the user's teams and audits it.
+package console
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/store"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// Cookie names and lifetimes.
+const (
+	sessionCookie = "protect_session"
+	loginCookie   = "protect_login"
+	sessionTTL    = 12 * time.Hour
+	// BcryptCost is the cost of password hashes made by HashPassword.
+	BcryptCost = 12
+	// MinPasswordLength is the shortest password accepted.
+	MinPasswordLength = 12
+)
+
+// HashPassword hashes a password for storage, refusing short ones.
+func HashPassword(password string) ([]byte, error) {
+	if len(password) < MinPasswordLength {
+		return nil, fmt.Errorf("password: at least %d characters", MinPasswordLength)
+	}
+	if len(password) > 72 {
+		return nil, errors.New("password: at most 72 bytes")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}
+
+// dummyHash is compared against when a user name is unknown, so a failed
+// log-in takes as long whether or not the name exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password, never matches"), BcryptCost)
+
+// Options build a Console.
+type Options struct {
+	Service *escalation.Service
+	Store   *store.Store
+	// SessionKey signs CSRF tokens (PROTECT_SESSION_KEY); random when
+	// empty.
+	SessionKey string
+	// SecureCookies marks cookies Secure (served over HTTPS).
+	SecureCookies bool
+	// Location shows times; default Europe/London.
+	Location *time.Location
+	Logger   *slog.Logger
+}
+
+// Console serves /console.
+type Console struct {
+	svc    *escalation.Service
+	store  *store.Store
+	key    []byte
+	secure bool
+	loc    *time.Location
+	logger *slog.Logger
+	pages  map[string]*template.Template
+}
+
+// New builds the console and parses its templates.
+func New(o Options) (*Console, error) {
+	key := []byte(o.SessionKey)
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("console key: %w", err)
+		}
+	}
+	if o.Location == nil {
+		loc, err := time.LoadLocation("Europe/London")
+		if err != nil {
+			loc = time.UTC
+		}
+		o.Location = loc
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	c := &Console{svc: o.Service, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
+		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"when": func(t time.Time) string { return t.In(c.loc).Format("Mon 2 Jan 2006 15:04") },
+		"whenp": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.In(c.loc).Format("Mon 2 Jan 15:04")
+		},
+		"age":      age,
+		"teamName": func(k string) string { return c.svc.Routing().TeamName(k) },
+		"overdue": func(e store.Escalation, now time.Time) bool {
+			return e.State == store.EscalationOpen && now.After(e.DueAt)
+		},
+		"nhs": func(n string) string {
+			if len(n) != 10 {
+				return n
+			}
+			return n[:3] + " " + n[3:6] + " " + n[6:]
+		},
+	}
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", n, err)
+		}
+		c.pages[base] = t
+	}
+	return c, nil
+}
+
+func age(from, now time.Time) string {
+	d := now.Sub(from)
+	switch {
+	case d < 0:
+		return "in " + age(now, from)
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+// Register mounts the console on /console.
+func (c *Console) Register(r *gin.Engine) {
+	g := r.Group("/console", headers)
+	g.GET("/static/*file", c.static)
+	g.GET("/login", c.loginForm)
+	g.POST("/login", c.checkOrigin, c.login)
+	a := g.Group("", c.authenticate, c.checkOrigin, c.checkCSRF)
+	a.POST("/logout", c.logout)
+	a.GET("", func(ctx *gin.Context) { ctx.Redirect(http.StatusSeeOther, "/console/inbox") })
+	a.GET("/", func(ctx *gin.Context) { ctx.Redirect(http.StatusSeeOther, "/console/inbox") })
+	a.GET("/inbox", c.inbox)
+	a.GET("/escalations/:id", c.escalation)
+	a.POST("/escalations/:id/:action", c.escalationAction)
+	a.GET("/patients/:id", c.patient)
+	a.POST("/patients/:id/contacts", c.recordContact)
+	a.GET("/audit", c.audit)
+}
+
+// headers sets the security headers of every console response.
+func headers(ctx *gin.Context) {
+	h := ctx.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	ctx.Next()
+}
+
+func (c *Console) static(ctx *gin.Context) {
+	name := strings.TrimPrefix(ctx.Param("file"), "/")
+	b, err := assets.ReadFile("static/" + name)
+	if err != nil || strings.Contains(name, "/") {
+		ctx.Status(http.StatusNotFound)
+		return
+	}
+	ctx.Header("Cache-Control", "public, max-age=3600")
+	ctx.Data(http.StatusOK, "text/css; charset=utf-8", b)
+}
+
+// viewer is the logged-in user as pages see them.
+type viewer struct {
+	Name  string
+	Role  string
+	Teams []string
+	actor escalation.Actor
+	csrf  string
+}
+
+// page is what every template receives.
+type page struct {
+	Title string
+	User  *viewer
+	CSRF  string
+	Flash string
+	Error string
+	Now   time.Time
+	Data  any
+}
+
+func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
+	if v, ok := ctx.Get("viewer"); ok {
+		p.User = v.(*viewer)
+		p.CSRF = p.User.csrf
+	}
+	p.Now = c.svc.Now()
+	if f := ctx.Query("done"); f != "" && p.Flash == "" && len(f) < 40 {
+		p.Flash = f
+	}
+	var buf bytes.Buffer
+	if err := c.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		c.logger.Error("console template failed", "page", name, "error", err)
+		ctx.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	ctx.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// fail shows an error page for err: not found, forbidden, a conflict, a
+// request to correct, or an internal error (logged, not shown).
+func (c *Console) fail(ctx *gin.Context, err error) {
+	var inv *escalation.InvalidError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c.render(ctx, http.StatusNotFound, "error", page{Title: "Not found", Error: "There is nothing here that you can see."})
+	case errors.Is(err, escalation.ErrForbidden):
+		c.render(ctx, http.StatusForbidden, "error", page{Title: "Not allowed", Error: "Your role may not do this."})
+	case errors.Is(err, store.ErrEscalationState):
+		c.render(ctx, http.StatusConflict, "error", page{Title: "Already changed",
+			Error: "Someone else changed this escalation first. Go back and reload it."})
+	case errors.As(err, &inv):
+		c.render(ctx, http.StatusBadRequest, "error", page{Title: "Please check", Error: inv.Msg})
+	default:
+		c.logger.Error("console request failed", "route", ctx.FullPath(), "error", err)
+		c.render(ctx, http.StatusInternalServerError, "error", page{Title: "Something went wrong", Error: "Something went wrong. Please try again."})
+	}
+}
+
+func (c *Console) mac(parts ...string) string {
+	m := hmac.New(sha256.New, c.key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (c *Console) setCookie(ctx *gin.Context, name, value, path string, maxAge int) {
+	http.SetCookie(ctx.Writer, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: c.secure || ctx.Request.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// checkOrigin refuses cross-site form posts where the browser says where
+// they come from (SameSite cookies and CSRF tokens are the main defence).
+func (c *Console) checkOrigin(ctx *gin.Context) {
+	if ctx.Request.Method != http.MethodPost {
+		ctx.Next()
+		return
+	}
+	if o := ctx.GetHeader("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != ctx.Request.Host {
+			c.render(ctx, http.StatusForbidden, "error", page{Title: "Not allowed", Error: "This form was sent from another site."})
+			ctx.Abort()
+			return
+		}
+	}
+	ctx.Next()
+}
+
+func (c *Console) checkCSRF(ctx *gin.Context) {
+	if ctx.Request.Method != http.MethodPost {
+		ctx.Next()
+		return
+	}
+	v := ctx.MustGet("viewer").(*viewer)
+	if !hmac.Equal([]byte(ctx.PostForm("csrf")), []byte(v.csrf)) {
+		c.svc.Audit(ctx.Request.Context(), v.actor, "csrf.refused", "console", 0, map[string]any{"path": ctx.Request.URL.Path})
+		c.render(ctx, http.StatusForbidden, "error", page{Title: "Form expired", Error: "This form has expired. Go back, reload the page and try again."})
+		ctx.Abort()
+		return
+	}
+	ctx.Next()
+}
+
+func (c *Console) loginForm(ctx *gin.Context) {
+	nonce := randomToken()
+	c.setCookie(ctx, loginCookie, nonce, "/console/login", 600)
+	c.render(ctx, http.StatusOK, "login", page{Title: "Log in", CSRF: c.mac("login", nonce), Data: ctx.Query("next")})
+}
+
+func (c *Console) login(ctx *gin.Context) {
+	nonce, err := ctx.Cookie(loginCookie)
+	if err != nil || !hmac.Equal([]byte(ctx.PostForm("csrf")), []byte(c.mac("login", nonce))) {
+		c.render(ctx, http.StatusForbidden, "error", page{Title: "Form expired", Error: "The log-in form expired. Please open it again."})
+		return
+	}
+	name, password := strings.TrimSpace(ctx.PostForm("name")), ctx.PostForm("password")
+	u, err := c.store.UserByName(ctx.Request.Context(), name)
+	hash := dummyHash
+	if err == nil {
+		hash = u.PasswordHash
+	} else if !errors.Is(err, store.ErrNotFound) {
+		c.fail(ctx, err)
+		return
+	}
+	match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+	remote := ctx.ClientIP()
+	if err != nil || !match || u.Disabled {
+		c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "anonymous", RemoteAddr: remote}, "login.failed", "user", 0,
+			map[string]any{"name": truncate(name, 64)})
+		nonce := randomToken()
+		c.setCookie(ctx, loginCookie, nonce, "/console/login", 600)
+		c.render(ctx, http.StatusUnauthorized, "login", page{Title: "Log in", CSRF: c.mac("login", nonce),
+			Error: "The user name or password is not right."})
+		return
+	}
+	secret := randomToken()
+	if err := c.store.CreateSession(ctx.Request.Context(), secret, u.ID, c.svc.Now().Add(sessionTTL)); err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	c.setCookie(ctx, loginCookie, "", "/console/login", -1)
+	c.setCookie(ctx, sessionCookie, secret, "/console", int(sessionTTL.Seconds()))
+	c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "user:" + u.Name, Role: u.Role, RemoteAddr: remote}, "login", "user", u.ID, nil)
+	next := ctx.PostForm("next")
+	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		next = "/console/inbox"
+	}
+	ctx.Redirect(http.StatusSeeOther, next)
+}
+
+func (c *Console) authenticate(ctx *gin.Context) {
+	secret, err := ctx.Cookie(sessionCookie)
+	var u store.User
+	if err == nil && secret != "" {
+		u, err = c.store.SessionUser(ctx.Request.Context(), secret, c.svc.Now())
+	}
+	if err != nil || secret == "" {
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, http.ErrNoCookie) {
+			c.fail(ctx, err)
+			ctx.Abort()
+			return
+		}
+		if ctx.Request.Method == http.MethodGet {
+			ctx.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(ctx.Request.URL.RequestURI()))
+		} else {
+			c.render(ctx, http.StatusUnauthorized, "error", page{Title: "Logged out", Error: "Your session has ended. Please log in again."})
+		}
+		ctx.Abort()
+		return
+	}
+	teams := slices.Clone(u.Teams)
+	for _, t := range c.svc.Routing().TeamsOf(u.Name) {
+		if !slices.Contains(teams, t) {
+			teams = append(teams, t)
+		}
+	}
+	slices.Sort(teams)
+	v := &viewer{Name: u.Name, Role: u.Role, Teams: teams, csrf: c.mac("csrf", secret),
+		actor: escalation.Actor{Name: "user:" + u.Name, Role: u.Role, Teams: teams, RemoteAddr: ctx.ClientIP()}}
+	ctx.Set("viewer", v)
+	ctx.Next()
+}
+
+func actorOf(ctx *gin.Context) escalation.Actor { return ctx.MustGet("viewer").(*viewer).actor }
+
+func (c *Console) logout(ctx *gin.Context) {
+	if secret, err := ctx.Cookie(sessionCookie); err == nil {
+		if err := c.store.DeleteSession(ctx.Request.Context(), secret); err != nil {
+			c.fail(ctx, err)
+			return
+		}
+	}
+	c.svc.Audit(ctx.Request.Context(), actorOf(ctx), "logout", "user", 0, nil)
+	c.setCookie(ctx, sessionCookie, "", "/console", -1)
+	ctx.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+type inboxData struct {
+	escalation.Inbox
+	Team     string
+	Closed   bool
+	Offset   int
+	Next     int
+	Prev     int
+	AllTeams []string
+}
+
+const inboxPage = 100
+
+func (c *Console) inbox(ctx *gin.Context) {
+	offset, _ := strconv.Atoi(ctx.Query("offset"))
+	offset = max(0, min(offset, 1_000_000))
+	q := escalation.InboxQuery{Team: ctx.Query("team"), Closed: ctx.Query("closed") == "1", Limit: inboxPage, Offset: offset}
+	in, err := c.svc.Inbox(ctx.Request.Context(), actorOf(ctx), q)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	d := inboxData{Inbox: in, Team: q.Team, Closed: q.Closed, Offset: offset, Next: -1, Prev: -1}
+	if len(in.Escalations) == inboxPage {
+		d.Next = offset + inboxPage
+	}
+	if offset > 0 {
+		d.Prev = max(0, offset-inboxPage)
+	}
+	v := ctx.MustGet("viewer").(*viewer)
+	d.AllTeams = v.Teams
+	if v.actor.SeesAll() {
+		d.AllTeams = c.svc.Routing().TeamKeys()
+	}
+	c.render(ctx, http.StatusOK, "inbox", page{Title: "Inbox", Data: d})
+}
+
+func idParam(ctx *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("id %q: %w", ctx.Param("id"), store.ErrNotFound)
+	}
+	return id, nil
+}
+
+type escalationData struct {
+	escalation.Detail
+	Outcomes []string
+	Teams    []string
+}
+
+func (c *Console) escalation(ctx *gin.Context) {
+	id, err := idParam(ctx)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	d, err := c.svc.Escalation(ctx.Request.Context(), actorOf(ctx), id)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	c.render(ctx, http.StatusOK, "escalation", page{Title: fmt.Sprintf("Escalation %d", id),
+		Data: escalationData{Detail: d, Outcomes: escalation.Outcomes, Teams: c.svc.Routing().TeamKeys()}})
+}
+
+func (c *Console) escalationAction(ctx *gin.Context) {
+	id, err := idParam(ctx)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	a := actorOf(ctx)
+	done := ""
+	switch ctx.Param("action") {
+	case "claim":
+		err, done = c.svc.Claim(ctx.Request.Context(), a, id), "claimed"
+	case "note":
+		err, done = c.svc.Note(ctx.Request.Context(), a, id, ctx.PostForm("note")), "note-added"
+	case "resolve":
+		err, done = c.svc.Resolve(ctx.Request.Context(), a, id, ctx.PostForm("outcome"), ctx.PostForm("note")), "resolved"
+	case "handover":
+		err, done = c.svc.HandOver(ctx.Request.Context(), a, id, ctx.PostForm("team"), ctx.PostForm("note")), "handed-over"
+	case "duplicate":
+		of, perr := strconv.ParseInt(strings.TrimSpace(ctx.PostForm("of")), 10, 64)
+		if perr != nil {
+			err = &escalation.InvalidError{Msg: "duplicate of: give the number of the other escalation"}
+		} else {
+			err, done = c.svc.MarkDuplicate(ctx.Request.Context(), a, id, of), "closed-as-duplicate"
+		}
+	default:
+		err = fmt.Errorf("action %q: %w", ctx.Param("action"), store.ErrNotFound)
+	}
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	// After a handover the escalation may no longer be visible: go back to
+	// the inbox.
+	if ctx.Param("action") == "handover" && !a.SeesAll() && !slices.Contains(a.Teams, ctx.PostForm("team")) {
+		ctx.Redirect(http.StatusSeeOther, "/console/inbox?done="+done)
+		return
+	}
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/escalations/%d?done=%s", id, done))
+}
+
+type patientData struct {
+	escalation.PatientView
+	Teams    []string
+	Methods  []string
+	Outcomes []string
+}
+
+func (c *Console) patient(ctx *gin.Context) {
+	id, err := idParam(ctx)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	a := actorOf(ctx)
+	v, err := c.svc.Patient(ctx.Request.Context(), a, id)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	teams := a.Teams
+	if a.SeesAll() {
+		teams = c.svc.Routing().TeamKeys()
+	}
+	c.render(ctx, http.StatusOK, "patient", page{Title: "Patient", Data: patientData{PatientView: v, Teams: teams,
+		Methods: store.ContactMethods, Outcomes: store.ContactOutcomes}})
+}
+
+func (c *Console) recordContact(ctx *gin.Context) {
+	id, err := idParam(ctx)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	in := escalation.ContactInput{Team: ctx.PostForm("team"), Method: ctx.PostForm("method"), Outcome: ctx.PostForm("outcome"),
+		Note: ctx.PostForm("note")}
+	if _, err := c.svc.RecordContact(ctx.Request.Context(), actorOf(ctx), id, in); err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/patients/%d?done=contact-recorded", id))
+}
+
+type auditData struct {
+	Entries []store.AuditEntry
+	Actor   string
+	Action  string
+	Patient string
+	Next    int64
+}
+
+func (c *Console) audit(ctx *gin.Context) {
+	q := store.AuditQuery{Actor: ctx.Query("actor"), Action: ctx.Query("action"), Limit: 200}
+	if p, err := strconv.ParseInt(ctx.Query("patient"), 10, 64); err == nil {
+		q.PatientID = &p
+	}
+	q.Before, _ = strconv.ParseInt(ctx.Query("before"), 10, 64)
+	entries, err := c.svc.AuditLog(ctx.Request.Context(), actorOf(ctx), q)
+	if err != nil {
+		c.fail(ctx, err)
+		return
+	}
+	d := auditData{Entries: entries, Actor: q.Actor, Action: q.Action, Patient: ctx.Query("patient")}
+	if len(entries) == q.Limit {
+		d.Next = entries[len(entries)-1].ID
+	}
+	c.render(ctx, http.StatusOK, "audit", page{Title: "Audit log", Data: d})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
