@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/protect
 
-.PHONY: run test test-short bench bench-import bench-plan bench-webhook bench-pace bench-voice lint fuzz build services clean
+.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation lint fuzz build services clean
 
 ## build: compile bin/protect
 build:
@@ -23,6 +23,7 @@ run: services build
 ## test: every test, against the real PostgreSQL and Redis
 test:
 	@scripts/services.sh --test
+	@scripts/browser.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -45,7 +46,7 @@ fuzz:
 	done
 
 ## bench: the benchmarks whose figures are in BENCHMARKS.md
-bench: bench-import bench-plan bench-webhook bench-pace bench-voice
+bench: bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation
 
 bench-import: build
 	$(GO) run ./bench/importbench -rows 1000000
@@ -64,3 +65,6 @@ bench-voice:
 
 clean:
 	rm -rf bin
+
+bench-escalation: build
+	$(GO) run ./bench/escalationbench -mode all -rate 500 -duration 20s
