@@ -202,13 +202,16 @@ func (v *IVR) step(c *gin.Context, kind string) {
 		input = t.dialStatus
 	}
 	ctx := c.Request.Context()
+	needs := false
 	tw, replayed, err := v.o.Store.ApplyCallStep(ctx, store.CallStep{SID: sid, AttemptID: attempt, Seq: seq, Input: input,
 		AnsweredBy: t.answeredBy}, func(d store.CallDialog) (store.CallChange, error) {
 		g, err := v.dialogFor(ctx, d)
 		if err != nil {
 			return store.CallChange{}, err
 		}
-		return g.decide(d, t)
+		ch, err := g.decide(d, t)
+		needs = len(ch.Needs) > 0
+		return ch, err
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -221,6 +224,9 @@ func (v *IVR) step(c *gin.Context, kind string) {
 	}
 	if replayed {
 		voiceReplays.Inc()
+	} else if needs {
+		// An urgent answer on the phone is escalated as fast as one by SMS.
+		v.o.Engine.NeedsRecorded(ctx)
 	}
 	c.Data(http.StatusOK, "application/xml; charset=utf-8", []byte(tw))
 }

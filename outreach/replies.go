@@ -56,8 +56,8 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 		}
 		return tw, nil
 	}
-	if needs > 0 && e.needs != nil {
-		e.needs(ctx)
+	if needs > 0 {
+		e.NeedsRecorded(ctx)
 	}
 	repliesHandled.WithLabelValues(kind).Inc()
 	return tw, nil
@@ -235,4 +235,12 @@ func messagingTwiML(bodies []string) (string, error) {
 		return "", fmt.Errorf("build TwiML: %w", err)
 	}
 	return out, nil
+}
+
+// NeedsRecorded tells escalation intake that needs were just committed, so
+// urgent ones are routed and alerted at once rather than at the next sweep.
+func (e *Engine) NeedsRecorded(ctx context.Context) {
+	if e.needs != nil {
+		e.needs(ctx)
+	}
 }

@@ -369,7 +369,7 @@ func TestOtherProcessSeesApproval(t *testing.T) {
 	if _, err := f.svc.Approve(ctx, bob, tm.ID, v.Version, ""); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got, _ := other.Body(ctx, "sms", "wellbeing.unwell", "en")
 		if got == "Do you feel unwell? Reply 1 or 2." {
