@@ -272,7 +272,7 @@ func (s *Store) SaveQuestionnaire(ctx context.Context, key, title, checksum stri
 // QuestionnaireDefinition loads a stored questionnaire definition.
 func (s *Store) QuestionnaireDefinition(ctx context.Context, id int64) ([]byte, error) {
 	var def []byte
-	err := s.pool.QueryRow(ctx, `SELECT definition FROM questionnaires WHERE id = $1`, id).Scan(&def)
+	err := s.aux.QueryRow(ctx, `SELECT definition FROM questionnaires WHERE id = $1`, id).Scan(&def)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("questionnaire %d: %w", id, ErrNotFound)
 	}

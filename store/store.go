@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,11 @@ func isUniqueViolation(err error) bool {
 // Store wraps a PostgreSQL connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// aux serves the few lookups that fill in-process caches (questionnaire
+	// definitions, pinned template bodies). They can happen while the caller
+	// holds a connection of pool for a webhook's transaction; with their own
+	// two connections a full pool can never deadlock them.
+	aux *pgxpool.Pool
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -35,10 +41,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	// Webhooks hold a connection for one short transaction each; enough
-	// connections let PostgreSQL group their commits.
-	if cfg.MaxConns < 32 {
-		cfg.MaxConns = 32
+	// Webhooks and workers hold a connection for one short transaction
+	// each. Sixteen let PostgreSQL group commits without the WAL and
+	// index-page contention more connections bring on a small machine
+	// (BENCHMARKS.md); pool_max_conns in the URL overrides it.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 16
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -51,11 +59,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database %s: %w", safeURL(url), err)
 	}
-	return &Store{pool: pool}, nil
+	auxCfg := cfg.Copy()
+	auxCfg.MaxConns, auxCfg.MinConns = 2, 0
+	aux, err := pgxpool.NewWithConfig(ctx, auxCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &Store{pool: pool, aux: aux}, nil
 }
 
 // Close releases the pool.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.pool.Close()
+	s.aux.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,6 +73,15 @@ type TemplateRef struct {
 
 // PinKey is the key of a campaign's template pin: "key:channel:language".
 func (r TemplateRef) PinKey() string { return r.Key + ":" + r.Channel + ":" + r.Language }
+
+// ParsePinKey reads a pin key back into a reference.
+func ParsePinKey(k string) (TemplateRef, error) {
+	parts := strings.Split(k, ":")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return TemplateRef{}, fmt.Errorf("pin key %q: expected key:channel:language", k)
+	}
+	return TemplateRef{Key: parts[0], Channel: parts[1], Language: parts[2]}, nil
+}
 
 const templateColumns = `t.id, t.key, t.channel, t.language, t.purpose, t.live_version,
 	coalesce((SELECT max(version) FROM template_versions v WHERE v.template_id = t.id), 0),
@@ -399,7 +409,7 @@ func (s *Store) LiveTemplates(ctx context.Context) (int64, map[TemplateRef]strin
 // live or not; any other version is ErrNotFound.
 func (s *Store) ApprovedTemplateBody(ctx context.Context, ref TemplateRef, version int) (string, error) {
 	var body string
-	err := s.pool.QueryRow(ctx, `SELECT v.body FROM templates t
+	err := s.aux.QueryRow(ctx, `SELECT v.body FROM templates t
 		JOIN template_versions v ON v.template_id = t.id
 		WHERE t.key = $1 AND t.channel = $2 AND t.language = $3 AND v.version = $4 AND v.state = 'approved'`,
 		ref.Key, ref.Channel, ref.Language, version).Scan(&body)

@@ -33,9 +33,10 @@ type DBTexts struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	mu      sync.Mutex
-	loaded  bool
-	checked time.Time
+	mu         sync.Mutex
+	loaded     bool
+	refreshing bool
+	checked    time.Time
 	gen     int64
 	live    map[store.TemplateRef]string
 	pins    map[int64]map[string]int
@@ -101,30 +102,65 @@ func (d *DBTexts) pinnedBody(ctx context.Context, ref store.TemplateRef, version
 	return body, nil
 }
 
-// Invalidate makes the next Body check the database at once; the service
-// calls it after an approval in the same process.
+// Invalidate reloads at once; the service calls it after an approval in
+// the same process, so the approval shows in the next message here.
 func (d *DBTexts) Invalidate() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	d.mu.Lock()
-	d.checked = time.Time{}
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	if err := d.reload(ctx); err != nil {
+		d.logger.Error("could not reload templates after a change", "error", err)
+		d.checked = time.Time{}
+		return
+	}
+	d.checked = d.now()
 }
 
+// Load reads the templates now. The gateway calls it at start, so the
+// first message does not wait for it.
+func (d *DBTexts) Load(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.reload(ctx); err != nil {
+		return fmt.Errorf("load templates: %w", err)
+	}
+	d.checked = d.now()
+	return nil
+}
+
+// snapshot returns the loaded templates. Only the very first call reads
+// the database on the caller's time; after that a stale snapshot is served
+// while one background refresh runs. Body is called while a webhook holds
+// a database connection, so it must never wait for another one (a full
+// pool would deadlock).
 func (d *DBTexts) snapshot(ctx context.Context) (map[store.TemplateRef]string, map[int64]map[string]int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := d.now()
-	if d.loaded && now.Sub(d.checked) < d.refresh {
-		return d.live, d.pins, nil
-	}
-	err := d.reload(ctx)
-	if err != nil {
-		if !d.loaded {
+	if !d.loaded {
+		if err := d.reload(ctx); err != nil {
 			return nil, nil, fmt.Errorf("load templates: %w", err)
 		}
+		d.checked = d.now()
+		return d.live, d.pins, nil
+	}
+	if now := d.now(); now.Sub(d.checked) >= d.refresh && !d.refreshing {
+		d.refreshing = true
+		d.checked = now
+		go d.refreshInBackground()
+	}
+	return d.live, d.pins, nil
+}
+
+func (d *DBTexts) refreshInBackground() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer func() { d.refreshing = false }()
+	if err := d.reload(ctx); err != nil {
 		d.logger.Error("could not refresh templates; sending the last loaded", "error", err)
 	}
-	d.checked = now
-	return d.live, d.pins, nil
 }
 
 func (d *DBTexts) reload(ctx context.Context) error {
@@ -144,6 +180,22 @@ func (d *DBTexts) reload(ctx context.Context) error {
 	pins, err := d.store.AllCampaignTemplatePins(ctx)
 	if err != nil {
 		return err
+	}
+	// Pinned bodies are read now too, so sending never has to.
+	for _, byKey := range pins {
+		for pk, v := range byKey {
+			ref, err := store.ParsePinKey(pk)
+			if err != nil {
+				continue
+			}
+			k := fmt.Sprintf("%s#%d", pk, v)
+			if _, ok := d.pinned.Load(k); ok {
+				continue
+			}
+			if body, err := d.store.ApprovedTemplateBody(ctx, ref, v); err == nil {
+				d.pinned.Store(k, body)
+			}
+		}
 	}
 	if d.loaded {
 		d.logger.Info("templates reloaded", "generation", gen, "live", len(live))

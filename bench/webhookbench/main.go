@@ -26,6 +26,7 @@ import (
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/server"
+	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/twilioapi"
 	"github.com/protectnow/protect/webhooks"
 )
@@ -34,6 +35,7 @@ func main() {
 	rate := flag.Float64("rate", 2000, "requests per second")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/13", "Redis database to use (flushed)")
+	flag.IntVar(&poolSize, "pool", 0, "PostgreSQL connections of the gateway (0: its default)")
 	flag.BoolVar(&explain, "explain", false, "print the plan of the conversation lookup")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run")
 	flag.Parse()
@@ -44,6 +46,7 @@ func main() {
 }
 
 var (
+	poolSize   int
 	explain    bool
 	cpuProfile string
 )
@@ -62,6 +65,15 @@ func run(rate float64, d time.Duration, redisURL string) error {
 	}
 	defer env.Close()
 	st, quiet := env.Store, benchdb.Quiet
+	if poolSize > 0 {
+		// A pool of its own size for the gateway under test.
+		env.Store.Close()
+		u := strings.Replace(env.URL, "?", fmt.Sprintf("?pool_max_conns=%d&", poolSize), 1)
+		if st, err = store.Open(ctx, u); err != nil {
+			return err
+		}
+		defer st.Close()
+	}
 	opt, _ := redis.ParseURL(redisURL)
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()

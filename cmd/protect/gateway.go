@@ -79,6 +79,10 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 	limiter := ratelimit.NewLimiter(rt.Redis, "protect:rate:")
 	// The engine sends approved template versions from the database.
 	texts := templateadmin.NewDBTexts(rt.Store, templateadmin.DefaultRefresh, rt.Logger.With("component", "templates"))
+	if err := texts.Load(ctx); err != nil {
+		rt.Close()
+		return nil, err
+	}
 	g.esc = escalation.New(escalation.Options{Store: rt.Store, Routing: routing, Twilio: tw, Queue: g.queue, Redis: rt.Redis,
 		Logger: rt.Logger})
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,

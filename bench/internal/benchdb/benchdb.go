@@ -60,6 +60,7 @@ func Drop(ctx context.Context, name string) {
 // Env is a migrated benchmark database holding an imported cohort.
 type Env struct {
 	Store  *store.Store
+	URL    string
 	Import cohort.Summary
 	name   string
 	dir    string
@@ -75,7 +76,7 @@ func Setup(ctx context.Context, name string, n int, seed uint64) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{name: name}
+	env := &Env{name: name, URL: dbURL}
 	if env.Store, err = store.Open(ctx, dbURL); err != nil {
 		return nil, err
 	}
