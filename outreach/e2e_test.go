@@ -117,7 +117,7 @@ func TestWebhookSecurityAndReplays(t *testing.T) {
 	if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("first message", func() bool { return h.status(c.ID).States["contacting"] == 1 })
+	h.eventually("first message sent", func() bool { return h.count(`SELECT count(*) FROM attempts WHERE provider_sid IS NOT NULL`) == 1 })
 	messages := func() int { return h.count(`SELECT count(*) FROM messages`) }
 	before := messages()
 
@@ -216,7 +216,7 @@ func TestUnclearRepliesGoToAPerson(t *testing.T) {
 	if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("first message", func() bool { return h.status(c.ID).States["contacting"] == 1 })
+	h.eventually("first message sent", func() bool { return h.count(`SELECT count(*) FROM attempts WHERE provider_sid IS NOT NULL`) == 1 })
 	_, first := h.post("/webhooks/twilio/sms", inboundForm("SM"+strings.Repeat("1", 32), number, "Not too bad but I ran out of tablets"), true)
 	if !strings.Contains(first, "did not understand") {
 		t.Fatalf("first unclear reply should re-ask: %s", first)
@@ -243,7 +243,7 @@ func TestUrgentAnswerGetsAdviceAtOnce(t *testing.T) {
 	if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	h.eventually("first message", func() bool { return h.status(c.ID).States["contacting"] == 1 })
+	h.eventually("first message sent", func() bool { return h.count(`SELECT count(*) FROM attempts WHERE provider_sid IS NOT NULL`) == 1 })
 	var last string
 	for i, r := range []string{"2", "no", "no", "yes", "1"} { // not OK, no food, no medicines, unwell, chest pain
 		_, last = h.post("/webhooks/twilio/sms", inboundForm(fmt.Sprintf("SM%032d", i), number, r), true)

@@ -29,7 +29,7 @@ func isUniqueViolation(err error) bool {
 type Store struct {
 	pool *pgxpool.Pool
 	// aux serves the few lookups that fill in-process caches (questionnaire
-	// definitions, pinned template bodies). They can happen while the caller
+	// definitions, live and pinned templates). They happen while the caller
 	// holds a connection of pool for a webhook's transaction; with their own
 	// two connections a full pool can never deadlock them.
 	aux *pgxpool.Pool

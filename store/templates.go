@@ -367,7 +367,7 @@ func bumpTemplateGeneration(ctx context.Context, tx pgx.Tx) error {
 // would be sent may have changed (an approval, a seed, a pin).
 func (s *Store) TemplateGeneration(ctx context.Context) (int64, error) {
 	var g int64
-	if err := s.pool.QueryRow(ctx, `SELECT generation FROM template_generation`).Scan(&g); err != nil {
+	if err := s.aux.QueryRow(ctx, `SELECT generation FROM template_generation`).Scan(&g); err != nil {
 		return 0, fmt.Errorf("template generation: %w", err)
 	}
 	return g, nil
@@ -378,7 +378,7 @@ func (s *Store) TemplateGeneration(ctx context.Context) (int64, error) {
 func (s *Store) LiveTemplates(ctx context.Context) (int64, map[TemplateRef]string, error) {
 	var gen int64
 	out := make(map[TemplateRef]string)
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.aux, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT generation FROM template_generation`).Scan(&gen); err != nil {
 			return err
 		}
@@ -442,7 +442,7 @@ func (s *Store) CampaignTemplatePins(ctx context.Context, campaignID int64) (map
 
 // AllCampaignTemplatePins returns the pins of every campaign that has any.
 func (s *Store) AllCampaignTemplatePins(ctx context.Context) (map[int64]map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, template_pins FROM campaigns WHERE template_pins <> '{}'`)
+	rows, err := s.aux.Query(ctx, `SELECT id, template_pins FROM campaigns WHERE template_pins <> '{}'`)
 	if err != nil {
 		return nil, fmt.Errorf("campaign pins: %w", err)
 	}

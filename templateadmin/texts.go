@@ -33,10 +33,9 @@ type DBTexts struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
-	mu         sync.Mutex
-	loaded     bool
-	refreshing bool
-	checked    time.Time
+	mu      sync.Mutex
+	loaded  bool
+	checked time.Time
 	gen     int64
 	live    map[store.TemplateRef]string
 	pins    map[int64]map[string]int
@@ -129,38 +128,25 @@ func (d *DBTexts) Load(ctx context.Context) error {
 	return nil
 }
 
-// snapshot returns the loaded templates. Only the very first call reads
-// the database on the caller's time; after that a stale snapshot is served
-// while one background refresh runs. Body is called while a webhook holds
-// a database connection, so it must never wait for another one (a full
-// pool would deadlock).
+// snapshot returns the loaded templates, checking for changes every
+// refresh. Body runs while a webhook holds a database connection, so the
+// check reads through the store's reserved connections (never the main
+// pool, which a burst may have used up).
 func (d *DBTexts) snapshot(ctx context.Context) (map[store.TemplateRef]string, map[int64]map[string]int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.loaded {
-		if err := d.reload(ctx); err != nil {
-			return nil, nil, fmt.Errorf("load templates: %w", err)
-		}
-		d.checked = d.now()
+	now := d.now()
+	if d.loaded && now.Sub(d.checked) < d.refresh {
 		return d.live, d.pins, nil
 	}
-	if now := d.now(); now.Sub(d.checked) >= d.refresh && !d.refreshing {
-		d.refreshing = true
-		d.checked = now
-		go d.refreshInBackground()
-	}
-	return d.live, d.pins, nil
-}
-
-func (d *DBTexts) refreshInBackground() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	defer func() { d.refreshing = false }()
 	if err := d.reload(ctx); err != nil {
+		if !d.loaded {
+			return nil, nil, fmt.Errorf("load templates: %w", err)
+		}
 		d.logger.Error("could not refresh templates; sending the last loaded", "error", err)
 	}
+	d.checked = now
+	return d.live, d.pins, nil
 }
 
 func (d *DBTexts) reload(ctx context.Context) error {
