@@ -66,7 +66,7 @@ func TestCampaignAPI(t *testing.T) {
 	spec := `{"name":"api-campaign","cohort":"api","sender":"+447700900999","pace":2}`
 	tests := []struct {
 		name, method, path, token, body string
-		status                           int
+		status                          int
 	}{
 		{"no token", "GET", "/api/v1/campaigns", "", "", http.StatusUnauthorized},
 		{"bad token", "GET", "/api/v1/campaigns", "pt_nope", "", http.StatusUnauthorized},
