@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -105,15 +104,6 @@ func (a *Routes) fail(c *gin.Context, err error) {
 	}
 }
 
-func (a *Routes) campaignID(c *gin.Context) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "campaign id must be a positive number"})
-		return 0, false
-	}
-	return id, true
-}
-
 func (a *Routes) listCampaigns(c *gin.Context) {
 	cs, err := a.Store.Campaigns(c.Request.Context())
 	if err != nil {
@@ -162,7 +152,7 @@ func (a *Routes) createCampaign(c *gin.Context) {
 }
 
 func (a *Routes) showCampaign(c *gin.Context) {
-	id, ok := a.campaignID(c)
+	id, ok := pathInt(c, "id")
 	if !ok {
 		return
 	}
@@ -181,7 +171,7 @@ func (a *Routes) showCampaign(c *gin.Context) {
 
 func (a *Routes) campaignAction(action string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := a.campaignID(c)
+		id, ok := pathInt(c, "id")
 		if !ok {
 			return
 		}

@@ -97,6 +97,15 @@ func pathInt(c *gin.Context, name string) (int64, bool) {
 	return n, true
 }
 
+// pathVersion reads a template ID and version number from the path.
+func pathVersion(c *gin.Context) (id, version int64, ok bool) {
+	if id, ok = pathInt(c, "id"); !ok {
+		return 0, 0, false
+	}
+	version, ok = pathInt(c, "v")
+	return id, version, ok
+}
+
 // bind decodes a JSON body strictly.
 func bind(c *gin.Context, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
@@ -180,11 +189,7 @@ func (a *Routes) saveTemplate(c *gin.Context) {
 }
 
 func (a *Routes) previewTemplate(c *gin.Context) {
-	id, ok := pathInt(c, "id")
-	if !ok {
-		return
-	}
-	v, ok := pathInt(c, "v")
+	id, v, ok := pathVersion(c)
 	if !ok {
 		return
 	}
@@ -194,11 +199,7 @@ func (a *Routes) previewTemplate(c *gin.Context) {
 
 func (a *Routes) templateAction(action string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, ok := pathInt(c, "id")
-		if !ok {
-			return
-		}
-		v, ok := pathInt(c, "v")
+		id, v, ok := pathVersion(c)
 		if !ok {
 			return
 		}
