@@ -35,6 +35,7 @@ type Engine struct {
 	caller    Caller
 	stale     time.Duration
 	needs     func(context.Context)
+	replies   *replyQueue
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }
@@ -57,6 +58,9 @@ type Options struct {
 	// committed, so escalation can start at once rather than at its next
 	// sweep.
 	NeedsRecorded func(context.Context)
+	// ReplyBatch is the most inbound SMS handled in one transaction;
+	// default DefaultReplyBatch, 1 handles each alone.
+	ReplyBatch int
 }
 
 // New builds an engine.
@@ -74,7 +78,8 @@ func New(o Options) *Engine {
 		o.StaleAfter = staleAfter
 	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
-		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded}
+		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded,
+		replies: newReplyQueue(o.ReplyBatch)}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never

@@ -13,8 +13,11 @@ var (
 		Name: "protect_attempts_queued_total", Help: "Attempts handed to the queue by the dispatcher."})
 	attemptsRequeued = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "protect_attempts_requeued_total", Help: "Attempts the reconciler put back on the queue."})
+	replyBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "protect_reply_batch_size", Help: "Inbound SMS handled per transaction.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64}})
 )
 
 func init() {
-	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued)
+	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued, replyBatchSize)
 }

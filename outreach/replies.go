@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twilio/twilio-go/twiml"
 
@@ -30,37 +31,46 @@ const maxStoredBody = 4096
 const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
 // HandleInbound stores an inbound SMS, acts on it and returns the TwiML to
-// answer the webhook with, all in one transaction. A repeated webhook (same
-// MessageSid) is acted on once and answered with the same TwiML.
+// answer the webhook with, all in one transaction (shared with the replies
+// that arrive at the same time, see replybatch.go). A repeated webhook
+// (same MessageSid) is acted on once and answered with the same TwiML.
 func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, error) {
-	if len(in.Body) > maxStoredBody {
-		in.Body = in.Body[:maxStoredBody]
-	}
-	var kind string
-	var needs int
-	tw, dup, err := e.store.HandleInbound(ctx, store.Inbound{SID: in.SID, From: in.From, To: in.To, Body: in.Body},
-		func(tx *store.InboundTx) (store.Reply, error) {
-			r, err := e.decide(ctx, tx, in)
-			kind, needs = r.Kind, len(r.Needs)
-			return r, err
-		})
+	in.Body = storableBody(in.Body)
+	res, err := e.handleReply(ctx, in)
 	if err != nil {
 		return "", err
 	}
-	if dup {
+	if res.Duplicate {
 		repliesHandled.WithLabelValues("duplicate").Inc()
-		if tw == "" {
+		if res.TwiML == "" {
 			// The first delivery died before answering: answer nothing
 			// rather than risk a second reply.
 			return emptyTwiML, nil
 		}
-		return tw, nil
+		return res.TwiML, nil
 	}
-	if needs > 0 {
+	if len(res.Reply.Needs) > 0 {
 		e.NeedsRecorded(ctx)
 	}
-	repliesHandled.WithLabelValues(kind).Inc()
-	return tw, nil
+	repliesHandled.WithLabelValues(res.Reply.Kind).Inc()
+	return res.TwiML, nil
+}
+
+// storableBody makes a message body PostgreSQL can store as text, so a
+// malformed one is kept (and read by a person) rather than failing every
+// retry: invalid UTF-8 and NUL bytes become U+FFFD, and a body longer than
+// maxStoredBody is cut at a character boundary.
+func storableBody(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	if len(s) > maxStoredBody {
+		cut := maxStoredBody
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 // decide works out what an inbound message means and what to answer.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,25 +74,66 @@ type InboundTx struct {
 	journeyOK bool
 }
 
-// openConversationSQL finds the conversation a reply from a number belongs
-// to: the most recently active unfinished SMS journey on that number,
-// locked so two replies from one patient are taken in turn.
-const openConversationSQL = `SELECT ` + journeyColumns + ` ` + journeyFrom + `
-	WHERE cp.contact_number = $1 AND cp.state IN ('contacting', 'conversing') AND cp.channel = 'sms'
-	ORDER BY cp.last_activity DESC LIMIT 1 FOR UPDATE OF cp`
+// openConversationsSQL finds the conversation each reply belongs to: for
+// each number, the most recently active unfinished SMS journey on it,
+// locked so two replies from one patient are taken in turn. Numbers come
+// sorted, so concurrent batches take their locks in the same order.
+const openConversationsSQL = `SELECT n.i, j.* FROM unnest($1::text[]) WITH ORDINALITY AS n(number, i)
+	CROSS JOIN LATERAL (SELECT ` + journeyColumns + ` ` + journeyFrom + `
+		WHERE cp.contact_number = n.number AND cp.state IN ('contacting', 'conversing') AND cp.channel = 'sms'
+		ORDER BY cp.last_activity DESC LIMIT 1 FOR UPDATE OF cp) j
+	ORDER BY n.i`
 
-// HandleInbound stores an inbound message and runs decide in the same
-// transaction to work out and record what it does. When Twilio repeats the
-// webhook (same MessageSid) decide is not run: duplicate is true and the
-// TwiML answered the first time is returned.
+// ErrInvalidBatch is returned for a batch that holds two messages from one
+// number or one message twice.
+var ErrInvalidBatch = errors.New("inbound batch: messages must have different senders and MessageSids")
+
+// InboundResult is what handling one inbound message gave.
+type InboundResult struct {
+	// TwiML answers the webhook.
+	TwiML string
+	// Duplicate is true when the message had been handled before (Twilio
+	// repeated the webhook): decide did not run and TwiML is the answer
+	// given the first time ("" if that delivery died before answering).
+	Duplicate bool
+	// Reply is what decide returned (zero for a duplicate).
+	Reply Reply
+}
+
+// HandleInboundBatch stores inbound messages and runs decide for each new
+// one, all in one transaction: the messages, what they mean and what they
+// changed commit together, once. A message Twilio delivered before (same
+// MessageSid) is not decided again: its result is a duplicate carrying the
+// TwiML answered the first time.
 //
-// The caller waits on the line, so the transaction takes two round trips:
-// one batch opens it, stores the message and loads the conversation; one
-// batch writes the outcome and commits.
-func (s *Store) HandleInbound(ctx context.Context, in Inbound, decide func(*InboundTx) (Reply, error)) (twiml string, duplicate bool, err error) {
+// The caller waits on the line, so the transaction takes two round trips
+// whatever the batch size (three when it holds a repeat): one opens it,
+// stores the messages and loads and locks their conversations; one writes
+// the outcomes (a statement per kind of row, over arrays) and commits. Under load, replies that arrive
+// together share one transaction and one WAL flush.
+//
+// No two messages of a batch may share a sender or a MessageSid: a second
+// reply from a patient must see the conversation as the first left it.
+// Any error fails the whole batch and nothing of it is stored.
+func (s *Store) HandleInboundBatch(ctx context.Context, ins []Inbound, decide func(i int, tx *InboundTx) (Reply, error)) ([]InboundResult, error) {
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	sids, froms, tos, bodies := make([]string, len(ins)), make([]string, len(ins)), make([]string, len(ins)), make([]string, len(ins))
+	bySID, byFrom := make(map[string]int, len(ins)), make(map[string]int, len(ins))
+	for i, in := range ins {
+		if _, dup := bySID[in.SID]; dup {
+			return nil, fmt.Errorf("message %s twice: %w", in.SID, ErrInvalidBatch)
+		}
+		if _, dup := byFrom[in.From]; dup {
+			return nil, fmt.Errorf("two messages from one number: %w", ErrInvalidBatch)
+		}
+		bySID[in.SID], byFrom[in.From] = i, i
+		sids[i], froms[i], tos[i], bodies[i] = in.SID, in.From, in.To, in.Body
+	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
+		return nil, fmt.Errorf("inbound: %w", err)
 	}
 	defer conn.Release()
 	committed := false
@@ -103,57 +146,119 @@ func (s *Store) HandleInbound(ctx context.Context, in Inbound, decide func(*Inbo
 		}
 	}()
 
+	// Conversations are looked up (and locked) in number order.
+	order := make([]int, len(ins))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(froms[a], froms[b]) })
+	sorted := make([]string, len(ins))
+	for k, i := range order {
+		sorted[k] = froms[i]
+	}
+
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	// Keep one plan per statement rather than planning every batch: the
+	// planner thinks a plan for the arrays in hand always beats a general
+	// one, and planning these joins costs more than running them. The
+	// general plans look rows up by key; autovacuum's statistics renew
+	// them as the tables grow.
+	b.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`)
 	b.Queue(`INSERT INTO messages (direction, provider_sid, from_number, to_number, body, kind)
-		VALUES ('in', $1, $2, $3, $4, 'received') ON CONFLICT (provider_sid) DO NOTHING RETURNING id`,
-		in.SID, in.From, in.To, in.Body)
-	b.Queue(`SELECT reply FROM messages WHERE provider_sid = $1`, in.SID)
-	b.Queue(openConversationSQL, in.From)
+		SELECT 'in', m.sid, m.f, m.t, m.b, 'received' FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS m(sid, f, t, b)
+		ORDER BY m.sid
+		ON CONFLICT (provider_sid) DO NOTHING RETURNING id, provider_sid`, sids, froms, tos, bodies)
+	b.Queue(openConversationsSQL, sorted)
 	br := conn.SendBatch(ctx, b)
-	itx := &InboundTx{q: conn}
-	var prev *string
-	_, err = br.Exec()
-	if err == nil {
-		err = br.QueryRow().Scan(&itx.MessageID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			duplicate, err = true, nil
+	txs := make([]*InboundTx, len(ins))
+	for i := range txs {
+		txs[i] = &InboundTx{q: conn}
+	}
+	prev := make([]*string, len(ins))
+	err = func() error {
+		for range 2 {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
 		}
-	}
-	if err == nil {
-		err = br.QueryRow().Scan(&prev)
-	}
-	if err == nil {
-		itx.journey, err = scanJourney(br.QueryRow())
-		switch {
-		case err == nil:
-			itx.journeyOK = true
-		case errors.Is(err, pgx.ErrNoRows):
-			err = nil
+		rows, _ := br.Query()
+		for rows.Next() {
+			var id int64
+			var sid string
+			if err := rows.Scan(&id, &sid); err != nil {
+				return err
+			}
+			txs[bySID[sid]].MessageID = id
 		}
-	}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, _ = br.Query()
+		for rows.Next() {
+			var k int
+			var j Journey
+			if err := rows.Scan(append([]any{&k}, j.fields()...)...); err != nil {
+				return err
+			}
+			t := txs[order[k-1]]
+			t.journey, t.journeyOK = j, true
+		}
+		return rows.Err()
+	}()
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
+		return nil, fmt.Errorf("inbound: %w", err)
 	}
-	if duplicate {
-		if prev != nil {
-			twiml = *prev
+	// Messages handled before (Twilio repeating a webhook) are answered
+	// as they were the first time.
+	var repeats []string
+	for i, t := range txs {
+		if t.MessageID == 0 {
+			repeats = append(repeats, sids[i])
 		}
-		return twiml, true, nil
 	}
-	r, err := decide(itx)
-	if err != nil {
-		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
+	if len(repeats) > 0 {
+		rows, _ := conn.Query(ctx, `SELECT provider_sid, reply FROM messages WHERE provider_sid = ANY($1)`, repeats)
+		for rows.Next() {
+			var sid string
+			var reply *string
+			if err := rows.Scan(&sid, &reply); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("inbound: %w", err)
+			}
+			prev[bySID[sid]] = reply
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("inbound: %w", err)
+		}
 	}
-	r.MessageID = itx.MessageID
-	if err := itx.record(ctx, r); err != nil {
-		return "", false, fmt.Errorf("inbound %s: %w", in.SID, err)
+
+	res := make([]InboundResult, len(ins))
+	var w recordBatch
+	for i, t := range txs {
+		if t.MessageID == 0 {
+			res[i].Duplicate = true
+			if prev[i] != nil {
+				res[i].TwiML = *prev[i]
+			}
+			continue
+		}
+		r, err := decide(i, t)
+		if err != nil {
+			return nil, fmt.Errorf("inbound %s: %w", ins[i].SID, err)
+		}
+		r.MessageID = t.MessageID
+		res[i].TwiML, res[i].Reply = r.TwiML, r
+		w.add(r)
+	}
+	if err := w.commit(ctx, conn); err != nil {
+		return nil, fmt.Errorf("inbound: %w", err)
 	}
 	committed = true
-	return r.TwiML, false, nil
+	return res, nil
 }
 
 // OpenConversation returns the conversation the message belongs to (loaded
@@ -225,55 +330,136 @@ func optOut(ctx context.Context, q querier, number, reason string) ([]int64, err
 	return ids, nil
 }
 
-// record writes what an inbound message did and commits, in one round
-// trip: the message's classification and reply, the answer, needs,
-// outbound texts and the journey's new state.
-func (t *InboundTx) record(ctx context.Context, r Reply) error {
-	var patient, campaign any
-	if r.PatientID != 0 {
-		patient = r.PatientID
-	}
-	if r.CampaignID != 0 {
-		campaign = r.CampaignID
-	}
-	b := &pgx.Batch{}
-	b.Queue(`UPDATE messages SET patient_id = $2, campaign_id = $3, kind = $4, needs_human = $5, reply = $6 WHERE id = $1`,
-		r.MessageID, patient, campaign, r.Kind, r.NeedsHuman, r.TwiML)
-	answer := "NULL"
+// recordBatch gathers what a batch of inbound messages did, as columns,
+// to write with one statement per kind of row.
+type recordBatch struct {
+	msgID, msgPatient, msgCampaign []int64
+	msgKind, msgReply              []string
+	msgHuman                       []bool
+
+	ansCampaign, ansPatient, ansMessage        []int64
+	ansChannel, ansQuestion, ansOption, ansRaw []string
+
+	needCampaign, needPatient, needMessage []int64
+	needCategory, needPriority, needDetail []string
+
+	outPatient, outCampaign   []int64
+	outFrom, outTo, outBody   []string
+	jCampaign, jPatient       []int64
+	jConversation             []*string
+	jState, jOutcome, jReason []string
+	jWaitUntil                []*time.Time
+	doneCampaign, donePatient []int64
+}
+
+func (w *recordBatch) add(r Reply) {
+	w.msgID = append(w.msgID, r.MessageID)
+	w.msgPatient = append(w.msgPatient, r.PatientID)
+	w.msgCampaign = append(w.msgCampaign, r.CampaignID)
+	w.msgKind = append(w.msgKind, r.Kind)
+	w.msgReply = append(w.msgReply, r.TwiML)
+	w.msgHuman = append(w.msgHuman, r.NeedsHuman)
 	if r.Answer != nil {
-		b.Queue(`INSERT INTO answers (campaign_id, patient_id, message_id, channel, question, option_key, raw)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			r.CampaignID, r.PatientID, r.MessageID, r.Answer.Channel, r.Answer.Question, r.Answer.Option, r.Answer.Raw)
-		// The answer's ID, from the same session and transaction.
-		answer = "currval(pg_get_serial_sequence('answers', 'id'))"
+		w.ansCampaign = append(w.ansCampaign, r.CampaignID)
+		w.ansPatient = append(w.ansPatient, r.PatientID)
+		w.ansMessage = append(w.ansMessage, r.MessageID)
+		w.ansChannel = append(w.ansChannel, r.Answer.Channel)
+		w.ansQuestion = append(w.ansQuestion, r.Answer.Question)
+		w.ansOption = append(w.ansOption, r.Answer.Option)
+		w.ansRaw = append(w.ansRaw, r.Answer.Raw)
 	}
 	for _, n := range r.Needs {
-		b.Queue(`INSERT INTO needs (campaign_id, patient_id, category, priority, answer_id, message_id, detail)
-			VALUES ($1, $2, $3, $4, `+answer+`, $5, $6)`, campaign, r.PatientID, n.Category, n.Priority, r.MessageID, n.Detail)
+		w.needCampaign = append(w.needCampaign, r.CampaignID)
+		w.needPatient = append(w.needPatient, r.PatientID)
+		w.needMessage = append(w.needMessage, r.MessageID)
+		w.needCategory = append(w.needCategory, n.Category)
+		w.needPriority = append(w.needPriority, n.Priority)
+		w.needDetail = append(w.needDetail, n.Detail)
 	}
 	for _, body := range r.Outbound {
-		b.Queue(`INSERT INTO messages (direction, patient_id, campaign_id, from_number, to_number, body, kind)
-			VALUES ('out', $1, $2, $3, $4, $5, 'reply')`, patient, campaign, r.From, r.To, body)
+		w.outPatient = append(w.outPatient, r.PatientID)
+		w.outCampaign = append(w.outCampaign, r.CampaignID)
+		w.outFrom = append(w.outFrom, r.From)
+		w.outTo = append(w.outTo, r.To)
+		w.outBody = append(w.outBody, body)
 	}
 	if r.CampaignID != 0 && r.PatientID != 0 && (r.JourneyState != "" || r.Conversation != nil) {
-		b.Queue(`UPDATE campaign_patients SET
-				conversation = coalesce($3, conversation),
-				state = CASE WHEN $4 = '' THEN state ELSE $4 END,
-				outcome = CASE WHEN $5 = '' THEN outcome ELSE $5 END,
-				outcome_reason = CASE WHEN $5 = '' THEN outcome_reason ELSE $6 END,
-				outcome_at = CASE WHEN $5 = '' THEN outcome_at ELSE now() END,
-				wait_until = CASE WHEN $4 = 'done' THEN NULL ELSE coalesce($7, wait_until) END,
-				last_activity = now()
-			WHERE campaign_id = $1 AND patient_id = $2 AND state <> 'done'`,
-			r.CampaignID, r.PatientID, r.Conversation, r.JourneyState, r.Outcome, r.Reason, r.WaitUntil)
+		var conv *string
+		if r.Conversation != nil {
+			c := string(r.Conversation)
+			conv = &c
+		}
+		w.jCampaign = append(w.jCampaign, r.CampaignID)
+		w.jPatient = append(w.jPatient, r.PatientID)
+		w.jConversation = append(w.jConversation, conv)
+		w.jState = append(w.jState, r.JourneyState)
+		w.jOutcome = append(w.jOutcome, r.Outcome)
+		w.jReason = append(w.jReason, r.Reason)
+		w.jWaitUntil = append(w.jWaitUntil, r.WaitUntil)
 		if r.JourneyState == "done" {
-			b.Queue(`UPDATE attempts SET state = 'cancelled', status_at = now()
-				WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('planned', 'queued', 'retry')`, r.CampaignID, r.PatientID)
+			w.doneCampaign = append(w.doneCampaign, r.CampaignID)
+			w.donePatient = append(w.donePatient, r.PatientID)
 		}
 	}
+}
+
+// commit writes the batch and commits, in one round trip. Zero IDs stand
+// for "none" (NULL).
+func (w *recordBatch) commit(ctx context.Context, conn *pgxpool.Conn) error {
+	b := &pgx.Batch{}
+	if len(w.msgID) > 0 {
+		b.Queue(`UPDATE messages m SET patient_id = nullif(u.patient, 0), campaign_id = nullif(u.campaign, 0),
+				kind = u.kind, needs_human = u.human, reply = u.reply
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bool[], $6::text[])
+				AS u(id, patient, campaign, kind, human, reply)
+			WHERE m.id = u.id`,
+			w.msgID, w.msgPatient, w.msgCampaign, w.msgKind, w.msgHuman, w.msgReply)
+	}
+	if len(w.ansMessage) > 0 || len(w.needMessage) > 0 {
+		// Each need points at the answer of its message, if it had one.
+		b.Queue(`WITH a AS (
+				INSERT INTO answers (campaign_id, patient_id, message_id, channel, question, option_key, raw)
+				SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+				RETURNING id, message_id)
+			INSERT INTO needs (campaign_id, patient_id, category, priority, answer_id, message_id, detail)
+			SELECT nullif(n.campaign, 0), n.patient, n.category, n.priority, a.id, n.message, n.detail
+			FROM unnest($8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[])
+				WITH ORDINALITY AS n(campaign, patient, message, category, priority, detail, i)
+			LEFT JOIN a ON a.message_id = n.message
+			ORDER BY n.i`,
+			w.ansCampaign, w.ansPatient, w.ansMessage, w.ansChannel, w.ansQuestion, w.ansOption, w.ansRaw,
+			w.needCampaign, w.needPatient, w.needMessage, w.needCategory, w.needPriority, w.needDetail)
+	}
+	if len(w.outBody) > 0 {
+		b.Queue(`INSERT INTO messages (direction, patient_id, campaign_id, from_number, to_number, body, kind)
+			SELECT 'out', nullif(o.patient, 0), nullif(o.campaign, 0), o.f, o.t, o.body, 'reply'
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS o(patient, campaign, f, t, body, i)
+			ORDER BY o.i`,
+			w.outPatient, w.outCampaign, w.outFrom, w.outTo, w.outBody)
+	}
+	if len(w.jCampaign) > 0 {
+		b.Queue(`UPDATE campaign_patients cp SET
+				conversation = coalesce(u.conversation::jsonb, cp.conversation),
+				state = CASE WHEN u.state = '' THEN cp.state ELSE u.state END,
+				outcome = CASE WHEN u.outcome = '' THEN cp.outcome ELSE u.outcome END,
+				outcome_reason = CASE WHEN u.outcome = '' THEN cp.outcome_reason ELSE u.reason END,
+				outcome_at = CASE WHEN u.outcome = '' THEN cp.outcome_at ELSE now() END,
+				wait_until = CASE WHEN u.state = 'done' THEN NULL ELSE coalesce(u.wait_until, cp.wait_until) END,
+				last_activity = now()
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+				AS u(campaign, patient, conversation, state, outcome, reason, wait_until)
+			WHERE cp.campaign_id = u.campaign AND cp.patient_id = u.patient AND cp.state <> 'done'`,
+			w.jCampaign, w.jPatient, w.jConversation, w.jState, w.jOutcome, w.jReason, w.jWaitUntil)
+	}
+	if len(w.doneCampaign) > 0 {
+		b.Queue(`UPDATE attempts a SET state = 'cancelled', status_at = now()
+			FROM unnest($1::bigint[], $2::bigint[]) AS u(campaign, patient)
+			WHERE a.campaign_id = u.campaign AND a.patient_id = u.patient AND a.state IN ('planned', 'queued', 'retry')`,
+			w.doneCampaign, w.donePatient)
+	}
 	b.Queue("COMMIT")
-	if err := t.q.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("record reply: %w", err)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("record replies: %w", err)
 	}
 	return nil
 }

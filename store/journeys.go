@@ -51,12 +51,17 @@ const journeyFrom = `FROM campaign_patients cp
 	JOIN patients p ON p.id = cp.patient_id
 	LEFT JOIN practices pr ON pr.code = p.gp_practice_code`
 
-func scanJourney(row pgx.Row) (Journey, error) {
-	var j Journey
-	err := row.Scan(&j.CampaignID, &j.PatientID, &j.CampaignState, &j.State, &j.Step, &j.Channel, &j.ContactNumber,
+// fields are the scan targets of journeyColumns, in order.
+func (j *Journey) fields() []any {
+	return []any{&j.CampaignID, &j.PatientID, &j.CampaignState, &j.State, &j.Step, &j.Channel, &j.ContactNumber,
 		&j.Conversation, &j.WaitUntil, &j.QuestionnaireID, &j.Policy, &j.Window, &j.Sender, &j.ProgrammeName,
 		&j.TeamPhone, &j.GivenName, &j.PracticeName, &j.PracticePhone, &j.Language, &j.Mobile, &j.MobileKind,
-		&j.Landline, &j.LandlineKind, &j.PreferredChannel, &j.OptedOut)
+		&j.Landline, &j.LandlineKind, &j.PreferredChannel, &j.OptedOut}
+}
+
+func scanJourney(row pgx.Row) (Journey, error) {
+	var j Journey
+	err := row.Scan(j.fields()...)
 	return j, err
 }
 

@@ -6,6 +6,7 @@ package load
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -67,6 +68,10 @@ func Run(client *http.Client, rate float64, d time.Duration, maxInFlight int, ne
 			status := 0
 			if err == nil {
 				status = resp.StatusCode
+				// Read to the end so the connection is kept for the next
+				// request: closing an unread body closes the connection,
+				// and the load generator would spend its CPU dialling.
+				io.Copy(io.Discard, resp.Body) //nolint:errcheck
 				resp.Body.Close()
 			}
 			mu.Lock()
