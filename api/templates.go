@@ -61,21 +61,18 @@ func templateActor(c *gin.Context) templateadmin.Actor {
 
 // templateFail maps the service's errors to statuses.
 func (a *Routes) templateFail(c *gin.Context, err error) {
+	status := templateadmin.Status(err)
 	var invalid *templateadmin.InvalidError
 	switch {
 	case errors.As(err, &invalid):
-		c.JSON(http.StatusUnprocessableEntity, gin.H{"error": invalid.Error(), "report": invalid.Report})
-	case errors.Is(err, templateadmin.ErrForbidden), errors.Is(err, templateadmin.ErrSelfApproval):
-		c.JSON(http.StatusForbidden, gin.H{"error": err.Error()})
-	case errors.Is(err, store.ErrVersionState), errors.Is(err, store.ErrDuplicate):
-		c.JSON(http.StatusConflict, gin.H{"error": err.Error()})
-	case errors.Is(err, templateadmin.ErrRateLimited):
-		c.Header("Retry-After", "600")
-		c.JSON(http.StatusTooManyRequests, gin.H{"error": err.Error()})
-	case errors.Is(err, templateadmin.ErrTestUnavailable):
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": err.Error()})
-	default:
+		c.JSON(status, gin.H{"error": invalid.Error(), "report": invalid.Report})
+	case status == http.StatusInternalServerError || status == http.StatusNotFound:
 		a.fail(c, err)
+	default:
+		if status == http.StatusTooManyRequests {
+			c.Header("Retry-After", "600")
+		}
+		c.JSON(status, gin.H{"error": err.Error()})
 	}
 }
 
