@@ -42,7 +42,7 @@ func (a *Routes) registerTemplates(g *gin.RouterGroup) {
 	g.GET("/templates/:id/diff", a.diffTemplate)
 	g.POST("/templates/:id/versions", a.saveTemplate)
 	g.GET("/templates/:id/versions/:v/preview", a.previewTemplate)
-	for _, action := range []string{"submit", "approve", "reject", "revert"} {
+	for _, action := range templateadmin.VersionActions {
 		g.POST("/templates/:id/versions/:v/"+action, a.templateAction(action))
 	}
 	g.POST("/templates/:id/test", a.testTemplate)
@@ -206,19 +206,7 @@ func (a *Routes) templateAction(action string) gin.HandlerFunc {
 		if c.Request.ContentLength != 0 && !bind(c, &req) {
 			return
 		}
-		ctx, who := c.Request.Context(), templateActor(c)
-		var out store.TemplateVersion
-		var err error
-		switch action {
-		case "submit":
-			out, err = a.Templates.Submit(ctx, who, id, int(v))
-		case "approve":
-			out, err = a.Templates.Approve(ctx, who, id, int(v), req.Note)
-		case "reject":
-			out, err = a.Templates.Reject(ctx, who, id, int(v), req.Note)
-		case "revert":
-			out, err = a.Templates.Revert(ctx, who, id, int(v), req.Note)
-		}
+		out, err := a.Templates.VersionAction(c.Request.Context(), templateActor(c), id, int(v), action, req.Note)
 		a.reply(c, http.StatusOK, out, err)
 	}
 }

@@ -359,21 +359,8 @@ func (c *Console) templateVersionAction(ctx *gin.Context) {
 		c.templateFail(ctx, fmt.Errorf("version %q: %w", ctx.Param("v"), store.ErrNotFound))
 		return
 	}
-	a, rctx, note := templateActor(ctx), ctx.Request.Context(), ctx.PostForm("note")
-	var out store.TemplateVersion
 	action := ctx.Param("action")
-	switch action {
-	case "submit":
-		out, err = c.tpl.Submit(rctx, a, id, v)
-	case "approve":
-		out, err = c.tpl.Approve(rctx, a, id, v, note)
-	case "reject":
-		out, err = c.tpl.Reject(rctx, a, id, v, note)
-	case "revert":
-		out, err = c.tpl.Revert(rctx, a, id, v, note)
-	default:
-		err = fmt.Errorf("template action %q: %w", action, store.ErrNotFound)
-	}
+	out, err := c.tpl.VersionAction(ctx.Request.Context(), templateActor(ctx), id, v, action, ctx.PostForm("note"))
 	if err != nil {
 		status, msg := c.templateMessage(ctx, err)
 		if status == http.StatusNotFound {

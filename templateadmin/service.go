@@ -468,6 +468,26 @@ func (s *Service) Revert(ctx context.Context, a Actor, id int64, to int, note st
 		RevertedFrom: &to, Submit: true})
 }
 
+// VersionActions are the actions on one version that editors offer by
+// name (a path segment of the JSON API and the console).
+var VersionActions = []string{"submit", "approve", "reject", "revert"}
+
+// VersionAction runs the action named by a VersionActions entry on a
+// version (note is ignored by submit); another name is store.ErrNotFound.
+func (s *Service) VersionAction(ctx context.Context, a Actor, id int64, version int, action, note string) (store.TemplateVersion, error) {
+	switch action {
+	case "submit":
+		return s.Submit(ctx, a, id, version)
+	case "approve":
+		return s.Approve(ctx, a, id, version, note)
+	case "reject":
+		return s.Reject(ctx, a, id, version, note)
+	case "revert":
+		return s.Revert(ctx, a, id, version, note)
+	}
+	return store.TemplateVersion{}, fmt.Errorf("template version action %q: %w", action, store.ErrNotFound)
+}
+
 // Pins returns the template versions a campaign pins ("key:channel:language"
 // to version); keys not listed use the live version.
 func (s *Service) Pins(ctx context.Context, a Actor, campaignID int64) (map[string]int, error) {
