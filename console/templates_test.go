@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/protectnow/protect/store"
-	"github.com/protectnow/protect/templateadmin"
 )
 
 // template returns a shipped template by key, channel and language.
@@ -271,28 +269,6 @@ func TestTemplateEditSubmitApprove(t *testing.T) {
 	for action, want := range map[string]int{"template.save": 2, "template.submit": 1, "template.approve": 1, "template.reject": 1, "template.revert": 1} {
 		if n := s.count(`SELECT count(*) FROM audit_log WHERE action = $1`, action); n != want {
 			t.Errorf("%d %s audit entries, want %d", n, action, want)
-		}
-	}
-}
-
-// The service's errors reach people with the statuses doc.go lists.
-func TestTemplateErrorStatuses(t *testing.T) {
-	tests := []struct {
-		err  error
-		want int
-	}{
-		{&templateadmin.InvalidError{}, http.StatusUnprocessableEntity},
-		{fmt.Errorf("x: %w", templateadmin.ErrSelfApproval), http.StatusForbidden},
-		{templateadmin.ErrForbidden, http.StatusForbidden},
-		{store.ErrVersionState, http.StatusConflict},
-		{templateadmin.ErrRateLimited, http.StatusTooManyRequests},
-		{templateadmin.ErrTestUnavailable, http.StatusServiceUnavailable},
-		{store.ErrNotFound, http.StatusNotFound},
-		{io.ErrUnexpectedEOF, http.StatusInternalServerError},
-	}
-	for _, tc := range tests {
-		if got := templateadmin.Status(tc.err); got != tc.want {
-			t.Errorf("Status(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }
