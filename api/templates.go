@@ -42,7 +42,7 @@ func (a *Routes) registerTemplates(g *gin.RouterGroup) {
 	g.GET("/templates/:id/diff", a.diffTemplate)
 	g.POST("/templates/:id/versions", a.saveTemplate)
 	g.GET("/templates/:id/versions/:v/preview", a.previewTemplate)
-	for _, action := range []string{"submit", "approve", "reject", "revert"} {
+	for _, action := range templateadmin.VersionActions {
 		g.POST("/templates/:id/versions/:v/"+action, a.templateAction(action))
 	}
 	g.POST("/templates/:id/test", a.testTemplate)
@@ -61,21 +61,18 @@ func templateActor(c *gin.Context) templateadmin.Actor {
 
 // templateFail maps the service's errors to statuses.
 func (a *Routes) templateFail(c *gin.Context, err error) {
+	status := templateadmin.Status(err)
 	var invalid *templateadmin.InvalidError
 	switch {
 	case errors.As(err, &invalid):
-		c.JSON(http.StatusUnprocessableEntity, gin.H{"error": invalid.Error(), "report": invalid.Report})
-	case errors.Is(err, templateadmin.ErrForbidden), errors.Is(err, templateadmin.ErrSelfApproval):
-		c.JSON(http.StatusForbidden, gin.H{"error": err.Error()})
-	case errors.Is(err, store.ErrVersionState), errors.Is(err, store.ErrDuplicate):
-		c.JSON(http.StatusConflict, gin.H{"error": err.Error()})
-	case errors.Is(err, templateadmin.ErrRateLimited):
-		c.Header("Retry-After", "600")
-		c.JSON(http.StatusTooManyRequests, gin.H{"error": err.Error()})
-	case errors.Is(err, templateadmin.ErrTestUnavailable):
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": err.Error()})
-	default:
+		c.JSON(status, gin.H{"error": invalid.Error(), "report": invalid.Report})
+	case status == http.StatusInternalServerError || status == http.StatusNotFound:
 		a.fail(c, err)
+	default:
+		if status == http.StatusTooManyRequests {
+			c.Header("Retry-After", "600")
+		}
+		c.JSON(status, gin.H{"error": err.Error()})
 	}
 }
 
@@ -209,19 +206,7 @@ func (a *Routes) templateAction(action string) gin.HandlerFunc {
 		if c.Request.ContentLength != 0 && !bind(c, &req) {
 			return
 		}
-		ctx, who := c.Request.Context(), templateActor(c)
-		var out store.TemplateVersion
-		var err error
-		switch action {
-		case "submit":
-			out, err = a.Templates.Submit(ctx, who, id, int(v))
-		case "approve":
-			out, err = a.Templates.Approve(ctx, who, id, int(v), req.Note)
-		case "reject":
-			out, err = a.Templates.Reject(ctx, who, id, int(v), req.Note)
-		case "revert":
-			out, err = a.Templates.Revert(ctx, who, id, int(v), req.Note)
-		}
+		out, err := a.Templates.VersionAction(c.Request.Context(), templateActor(c), id, int(v), action, req.Note)
 		a.reply(c, http.StatusOK, out, err)
 	}
 }

@@ -2,9 +2,15 @@
 // log in, a team inbox by priority and age, an escalation's needs and
 // history with claim, note, resolve, hand over and duplicate, a patient's
 // whole timeline with the contact ledger, and the audit log for admins.
-// Pages are rendered on the server from embedded templates and use no
-// JavaScript. Every access and action goes through the escalation service,
+// Pages are rendered on the server from embedded templates and work
+// without JavaScript. Every access and action goes through the escalation service,
 // which scopes it to the user's teams and audits it.
+//
+// Comms leads, programme leads and admins also get the template editor
+// (templates.go): the list, an editor with a live report, history, diff,
+// approval and test sends, all through templateadmin.Service. Its one
+// same-origin script (static/editor.js) only updates the report as the
+// body is typed; every form also works without it.
 package console
 
 import (
@@ -32,6 +38,7 @@ import (
 
 	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/templateadmin"
 )
 
 //go:embed templates/*.html static/*
@@ -71,6 +78,8 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password, neve
 type Options struct {
 	Service *escalation.Service
 	Store   *store.Store
+	// Templates, when set, serves the template editor.
+	Templates *templateadmin.Service
 	// SessionKey signs CSRF tokens (PROTECT_SESSION_KEY); random when
 	// empty.
 	SessionKey string
@@ -84,6 +93,7 @@ type Options struct {
 // Console serves /console.
 type Console struct {
 	svc    *escalation.Service
+	tpl    *templateadmin.Service
 	store  *store.Store
 	key    []byte
 	secure bool
@@ -111,7 +121,7 @@ func New(o Options) (*Console, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	c := &Console{svc: o.Service, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
+	c := &Console{svc: o.Service, tpl: o.Templates, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
 		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}}
 	funcs := template.FuncMap{
 		"when": func(t time.Time) string { return t.In(c.loc).Format("Mon 2 Jan 2006 15:04") },
@@ -132,6 +142,9 @@ func New(o Options) (*Console, error) {
 			}
 			return n[:3] + " " + n[3:6] + " " + n[6:]
 		},
+	}
+	for k, f := range templateFuncs {
+		funcs[k] = f
 	}
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
@@ -183,12 +196,15 @@ func (c *Console) Register(r *gin.Engine) {
 	a.GET("/patients/:id", c.patient)
 	a.POST("/patients/:id/contacts", c.recordContact)
 	a.GET("/audit", c.audit)
+	if c.tpl != nil {
+		c.registerTemplates(a)
+	}
 }
 
 // headers sets the security headers of every console response.
 func headers(ctx *gin.Context) {
 	h := ctx.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
@@ -204,7 +220,11 @@ func (c *Console) static(ctx *gin.Context) {
 		return
 	}
 	ctx.Header("Cache-Control", "public, max-age=3600")
-	ctx.Data(http.StatusOK, "text/css; charset=utf-8", b)
+	kind := "text/css; charset=utf-8"
+	if strings.HasSuffix(name, ".js") {
+		kind = "text/javascript; charset=utf-8"
+	}
+	ctx.Data(http.StatusOK, kind, b)
 }
 
 // viewer is the logged-in user as pages see them.
@@ -212,8 +232,10 @@ type viewer struct {
 	Name  string
 	Role  string
 	Teams []string
-	actor escalation.Actor
-	csrf  string
+	// Templates shows the template editor in the menu.
+	Templates bool
+	actor     escalation.Actor
+	csrf      string
 }
 
 // page is what every template receives.
@@ -361,6 +383,9 @@ func (c *Console) login(ctx *gin.Context) {
 	c.setCookie(ctx, sessionCookie, secret, "/console", int(sessionTTL.Seconds()))
 	c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "user:" + u.Name, Role: u.Role, RemoteAddr: remote}, "login", "user", u.ID, nil)
 	next := ctx.PostForm("next")
+	if next == "" && c.tpl != nil && u.Role == store.RoleCommsLead {
+		next = "/console/templates" // comms leads have no inbox
+	}
 	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
 		next = "/console/inbox"
 	}
@@ -395,7 +420,8 @@ func (c *Console) authenticate(ctx *gin.Context) {
 	}
 	slices.Sort(teams)
 	v := &viewer{Name: u.Name, Role: u.Role, Teams: teams, csrf: c.mac("csrf", secret),
-		actor: escalation.Actor{Name: "user:" + u.Name, Role: u.Role, Teams: teams, RemoteAddr: ctx.ClientIP()}}
+		Templates: c.tpl != nil && templateadmin.CanRead(u.Role),
+		actor:     escalation.Actor{Name: "user:" + u.Name, Role: u.Role, Teams: teams, RemoteAddr: ctx.ClientIP()}}
 	ctx.Set("viewer", v)
 	ctx.Next()
 }

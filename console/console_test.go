@@ -20,6 +20,7 @@ import (
 	"github.com/protectnow/protect/internal/testdb"
 	"github.com/protectnow/protect/server"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/templateadmin"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
@@ -40,12 +41,15 @@ sla: {default: 4h}
 const password = "correct horse battery"
 
 // site is a gateway HTTP server with the console, and two escalations: one
-// for the Norwich team (Ada) and one for the county team (Bob).
+// for the Norwich team (Ada) and one for the county team (Bob). Its
+// templates are the shipped ones; cara and ann are comms leads, and ann
+// has the approver right.
 type site struct {
 	t        *testing.T
 	url      string
 	st       *store.Store
 	svc      *escalation.Service
+	tpl      *templateadmin.Service
 	mine     int64 // Norwich escalation
 	theirs   int64 // county escalation
 	adaID    int64
@@ -64,14 +68,18 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger})
-	con, err := console.New(console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger})
+	if _, err := templateadmin.Seed(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	tpl := templateadmin.New(templateadmin.Options{Store: st, Logger: logger})
+	con, err := console.New(console.Options{Service: svc, Store: st, Templates: tpl, SessionKey: strings.Repeat("k", 32), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := server.New(&app.Runtime{Store: st, Redis: testdb.Redis(t), Logger: logger}, con)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := &site{t: t, url: srv.URL, st: st, svc: svc}
+	s := &site{t: t, url: srv.URL, st: st, svc: svc, tpl: tpl}
 
 	hash, err := console.HashPassword(password)
 	if err != nil {
@@ -81,10 +89,14 @@ func newSite(t *testing.T) *site {
 		name, role string
 		teams      []string
 	}{{"nina", store.RoleHandler, []string{"norwich-council"}}, {"colin", store.RoleHandler, []string{"county-council"}},
-		{"admin", store.RoleAdmin, nil}, {"cara", store.RoleCommsLead, nil}} {
+		{"admin", store.RoleAdmin, nil}, {"cara", store.RoleCommsLead, nil}, {"ann", store.RoleCommsLead, nil},
+		{"paul", store.RoleProgrammeLead, nil}} {
 		if _, err := st.CreateUser(ctx, u.name, u.role, hash, u.teams, "test"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := tpl.GrantApprover(ctx, templateadmin.Actor{Name: "user:admin", Role: store.RoleAdmin}, "user:ann"); err != nil {
+		t.Fatal(err)
 	}
 	add := func(nhs, given, locality string) int64 {
 		var id int64

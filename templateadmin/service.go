@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,33 @@ var (
 	// ErrTestUnavailable: the service has no Twilio client or sender.
 	ErrTestUnavailable = errors.New("test messages are not configured on this gateway")
 )
+
+// Status is the HTTP status for an error of the service, as doc.go lists
+// them, so the JSON API and the console answer alike; 500 for others.
+func Status(err error) int {
+	var invalid *InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSelfApproval):
+		return http.StatusForbidden
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrVersionState), errors.Is(err, store.ErrDuplicate):
+		return http.StatusConflict
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests
+	case errors.Is(err, ErrTestUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// CanRead reports whether a role may read templates (Rights.Read), for a
+// menu that must not ask the database on every page.
+func CanRead(role string) bool {
+	return slices.Contains([]string{store.RoleAdmin, store.RoleProgrammeLead, store.RoleCommsLead}, role)
+}
 
 // Actor is who asks: the name audit entries carry ("token:NAME" for API
 // tokens, "user:NAME" for console users) and their role (store.Role*).
@@ -107,7 +135,7 @@ type Rights struct {
 // programme leads. Granting the approver right: admins.
 func (s *Service) Rights(ctx context.Context, a Actor) (Rights, error) {
 	r := Rights{
-		Read:  slices.Contains([]string{store.RoleAdmin, store.RoleProgrammeLead, store.RoleCommsLead}, a.Role),
+		Read:  CanRead(a.Role),
 		Write: a.Role == store.RoleAdmin || a.Role == store.RoleCommsLead,
 		Pin:   a.Role == store.RoleAdmin || a.Role == store.RoleProgrammeLead,
 		Grant: a.Role == store.RoleAdmin,
@@ -438,6 +466,26 @@ func (s *Service) Revert(ctx context.Context, a Actor, id int64, to int, note st
 	}
 	return s.addVersion(ctx, a, t, store.NewTemplateVersion{TemplateID: id, Body: old.Body, Note: note, Author: a.Name,
 		RevertedFrom: &to, Submit: true})
+}
+
+// VersionActions are the actions on one version that editors offer by
+// name (a path segment of the JSON API and the console).
+var VersionActions = []string{"submit", "approve", "reject", "revert"}
+
+// VersionAction runs the action named by a VersionActions entry on a
+// version (note is ignored by submit); another name is store.ErrNotFound.
+func (s *Service) VersionAction(ctx context.Context, a Actor, id int64, version int, action, note string) (store.TemplateVersion, error) {
+	switch action {
+	case "submit":
+		return s.Submit(ctx, a, id, version)
+	case "approve":
+		return s.Approve(ctx, a, id, version, note)
+	case "reject":
+		return s.Reject(ctx, a, id, version, note)
+	case "revert":
+		return s.Revert(ctx, a, id, version, note)
+	}
+	return store.TemplateVersion{}, fmt.Errorf("template version action %q: %w", action, store.ErrNotFound)
 }
 
 // Pins returns the template versions a campaign pins ("key:channel:language"

@@ -3,8 +3,10 @@ package templateadmin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -436,5 +438,27 @@ func TestCreateTranslationAndRights(t *testing.T) {
 	}
 	if err := f.svc.GrantApprover(ctx, alice, carol.Name); !errors.Is(err, templateadmin.ErrForbidden) {
 		t.Errorf("a comms lead granted the approver right: %v", err)
+	}
+}
+
+// The service's errors reach people with the statuses doc.go lists.
+func TestTemplateErrorStatuses(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{&templateadmin.InvalidError{}, http.StatusUnprocessableEntity},
+		{fmt.Errorf("x: %w", templateadmin.ErrSelfApproval), http.StatusForbidden},
+		{templateadmin.ErrForbidden, http.StatusForbidden},
+		{store.ErrVersionState, http.StatusConflict},
+		{templateadmin.ErrRateLimited, http.StatusTooManyRequests},
+		{templateadmin.ErrTestUnavailable, http.StatusServiceUnavailable},
+		{store.ErrNotFound, http.StatusNotFound},
+		{io.ErrUnexpectedEOF, http.StatusInternalServerError},
+	}
+	for _, tc := range tests {
+		if got := templateadmin.Status(tc.err); got != tc.want {
+			t.Errorf("Status(%v) = %d, want %d", tc.err, got, tc.want)
+		}
 	}
 }

@@ -113,7 +113,7 @@ func (g *gateway) close() {
 
 func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
-	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, SessionKey: cfg.SessionKey,
+	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, Templates: g.templates, SessionKey: cfg.SessionKey,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger})
 	if err != nil {
 		return nil, err
