@@ -13,8 +13,10 @@ var (
 		Name: "protect_attempts_queued_total", Help: "Attempts handed to the queue by the dispatcher."})
 	attemptsRequeued = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "protect_attempts_requeued_total", Help: "Attempts the reconciler put back on the queue."})
+	holdOffs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_attempts_held_off_total", Help: "Attempts put back at send time because another team contacted the patient."})
 )
 
 func init() {
-	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued)
+	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued, holdOffs)
 }
