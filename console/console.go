@@ -123,9 +123,7 @@ func New(o Options) (*Console, error) {
 		},
 		"age":      age,
 		"teamName": func(k string) string { return c.svc.Routing().TeamName(k) },
-		"overdue": func(e store.Escalation, now time.Time) bool {
-			return e.State == store.EscalationOpen && now.After(e.DueAt)
-		},
+		"overdue": func(e store.Escalation, now time.Time) bool { return e.Overdue(now) },
 		"nhs": func(n string) string {
 			if len(n) != 10 {
 				return n
