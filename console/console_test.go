@@ -64,7 +64,8 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger})
-	con, err := console.New(console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger})
+	con, err := console.New(console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger,
+		Redis: testdb.Redis(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
