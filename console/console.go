@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/protectnow/protect/escalation"
@@ -88,6 +89,8 @@ type Options struct {
 	// Location shows times; default Europe/London.
 	Location *time.Location
 	Logger   *slog.Logger
+	// Redis counts failed log-ins to throttle them; nil: no throttling.
+	Redis *redis.Client
 }
 
 // Console serves /console.
@@ -100,6 +103,8 @@ type Console struct {
 	loc    *time.Location
 	logger *slog.Logger
 	pages  map[string]*template.Template
+	// throttle refuses log-ins after too many failures.
+	throttle *throttle
 }
 
 // New builds the console and parses its templates.
@@ -123,6 +128,9 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{svc: o.Service, tpl: o.Templates, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
 		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}}
+	if o.Redis != nil {
+		c.throttle = &throttle{rdb: o.Redis, logger: c.logger}
+	}
 	funcs := template.FuncMap{
 		"when": func(t time.Time) string { return t.In(c.loc).Format("Mon 2 Jan 2006 15:04") },
 		"whenp": func(t *time.Time) string {
@@ -133,9 +141,7 @@ func New(o Options) (*Console, error) {
 		},
 		"age":      age,
 		"teamName": func(k string) string { return c.svc.Routing().TeamName(k) },
-		"overdue": func(e store.Escalation, now time.Time) bool {
-			return e.State == store.EscalationOpen && now.After(e.DueAt)
-		},
+		"overdue":  func(e store.Escalation, now time.Time) bool { return e.Overdue(now) },
 		"nhs": func(n string) string {
 			if len(n) != 10 {
 				return n
@@ -199,6 +205,7 @@ func (c *Console) Register(r *gin.Engine) {
 	if c.tpl != nil {
 		c.registerTemplates(a)
 	}
+	c.registerAccounts(a)
 }
 
 // headers sets the security headers of every console response.
@@ -355,6 +362,9 @@ func (c *Console) login(ctx *gin.Context) {
 		return
 	}
 	name, password := strings.TrimSpace(ctx.PostForm("name")), ctx.PostForm("password")
+	if c.refuseLocked(ctx, name) {
+		return
+	}
 	u, err := c.store.UserByName(ctx.Request.Context(), name)
 	hash := dummyHash
 	if err == nil {
@@ -368,11 +378,13 @@ func (c *Console) login(ctx *gin.Context) {
 	if err != nil || !match || u.Disabled {
 		c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "anonymous", RemoteAddr: remote}, "login.failed", "user", 0,
 			map[string]any{"name": truncate(name, 64)})
-		nonce := randomToken()
-		c.setCookie(ctx, loginCookie, nonce, "/console/login", 600)
-		c.render(ctx, http.StatusUnauthorized, "login", page{Title: "Log in", CSRF: c.mac("login", nonce),
-			Error: "The user name or password is not right."})
+		if !c.countFailure(ctx, name) {
+			c.loginRefused(ctx, http.StatusUnauthorized, "The user name or password is not right.")
+		}
 		return
+	}
+	if err := c.throttle.succeeded(ctx.Request.Context(), name); err != nil {
+		c.logger.Error("login throttle not reset", "error", err)
 	}
 	secret := randomToken()
 	if err := c.store.CreateSession(ctx.Request.Context(), secret, u.ID, c.svc.Now().Add(sessionTTL)); err != nil {

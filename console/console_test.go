@@ -72,7 +72,8 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	tpl := templateadmin.New(templateadmin.Options{Store: st, Logger: logger})
-	con, err := console.New(console.Options{Service: svc, Store: st, Templates: tpl, SessionKey: strings.Repeat("k", 32), Logger: logger})
+	con, err := console.New(console.Options{Service: svc, Store: st, Templates: tpl, SessionKey: strings.Repeat("k", 32), Logger: logger,
+		Redis: testdb.Redis(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

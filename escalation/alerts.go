@@ -78,6 +78,9 @@ type WebhookEvent struct {
 	Priority     string    `json:"priority"`
 	CreatedAt    time.Time `json:"created_at"`
 	API          string    `json:"api"`
+	// ClaimedBy is who holds the escalation ("user:NAME"), so a team's
+	// system can reach them when it is not resolved in time.
+	ClaimedBy string `json:"claimed_by,omitempty"`
 }
 
 // DeliverAlerts sends one batch of due alerts and returns how many it
@@ -148,12 +151,15 @@ func (s *Service) settle(ctx context.Context, group []store.Alert, ref string, e
 func AlertText(r *Routing, group []store.Alert) string {
 	byPriority := map[string]int{}
 	teams := map[string]bool{}
-	overdue := 0
+	overdue, unresolved := 0, 0
 	for _, a := range group {
 		byPriority[a.Priority]++
 		teams[r.TeamName(a.Team)] = true
-		if a.Event == "escalation.overdue" {
+		switch a.Event {
+		case "escalation.overdue":
 			overdue++
+		case "escalation.unresolved":
+			unresolved++
 		}
 	}
 	var counts []string
@@ -175,8 +181,17 @@ func AlertText(r *Routing, group []store.Alert) string {
 	switch {
 	case overdue == len(group):
 		text += " not claimed in time"
-	case overdue > 0:
-		text += fmt.Sprintf(" (%d not claimed in time)", overdue)
+	case unresolved == len(group):
+		text += " claimed but not resolved in time"
+	case overdue > 0 || unresolved > 0:
+		var late []string
+		if overdue > 0 {
+			late = append(late, fmt.Sprintf("%d not claimed in time", overdue))
+		}
+		if unresolved > 0 {
+			late = append(late, fmt.Sprintf("%d not resolved in time", unresolved))
+		}
+		text += " (" + joinAnd(late) + ")"
 	}
 	return text + ", open the console"
 }
@@ -194,8 +209,9 @@ func (s *Service) sendSMS(group []store.Alert) (string, error) {
 	}
 	params := &openapi.CreateMessageParams{}
 	params.SetTo(group[0].Target)
-	params.SetFrom(s.routing.AlertSender)
-	params.SetBody(AlertText(s.routing, group))
+	r := s.Routing()
+	params.SetFrom(r.AlertSender)
+	params.SetBody(AlertText(r, group))
 	m, err := s.twilio.Api.CreateMessage(params)
 	if err != nil {
 		return "", fmt.Errorf("alert SMS: %w", err)
@@ -208,13 +224,14 @@ func (s *Service) sendSMS(group []store.Alert) (string, error) {
 
 func (s *Service) postWebhook(group []store.Alert) (string, error) {
 	a := group[0]
-	t := s.routing.Team(a.Team)
+	t := s.Routing().Team(a.Team)
 	if t == nil || t.Webhook == nil || t.Webhook.URL != a.Target {
 		return "", fmt.Errorf("team %s has no webhook %s any more", a.Team, a.Target)
 	}
 	id := "alert-" + strconv.FormatInt(a.ID, 10)
 	body, err := json.Marshal(WebhookEvent{ID: id, Event: a.Event, EscalationID: a.EscalationID, Team: a.Team, Tier: a.Tier,
-		Priority: a.Priority, CreatedAt: a.CreatedAt.UTC(), API: "/api/v1/escalations/" + strconv.FormatInt(a.EscalationID, 10)})
+		Priority: a.Priority, CreatedAt: a.CreatedAt.UTC(), API: "/api/v1/escalations/" + strconv.FormatInt(a.EscalationID, 10),
+		ClaimedBy: a.ClaimedBy})
 	if err != nil {
 		return "", err
 	}

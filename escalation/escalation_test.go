@@ -45,6 +45,9 @@ func TestParseRouting(t *testing.T) {
 		{"short secret", strings.Replace(valid, webhookSecret, "short", 1), "at least 16 characters"},
 		{"unknown chain team", strings.Replace(valid, "[clinical, duty]", "[clinical, nobody]", 1), `escalation_chain[1]: no team "nobody"`},
 		{"missing urgent team", strings.Replace(valid, "urgent_team: clinical", "", 1), "urgent_team: required"},
+		{"resolve SLA too short", valid + "resolve_sla: {default: 10s}\n", "resolve_sla.default: 10s is outside"},
+		{"resolve SLA bad category", valid + "resolve_sla: {Food: 1h}\n", `resolve_sla: "Food" is not a category name`},
+		{"resolve SLA bad priority", valid + "priority_resolve_sla: {now: 1h}\n", `priority_resolve_sla: "now" is not one of`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -361,9 +364,13 @@ func TestSLAReescalation(t *testing.T) {
 	if err := e.svc.Claim(ctx, admin, esc.ID); err != nil {
 		t.Fatal(err)
 	}
+	claimed := e.escalation(p, "food")
 	e.clock.Add(100 * time.Hour)
-	if n, err := e.svc.CheckSLAs(ctx); err != nil || n != 0 {
-		t.Fatalf("claimed escalation re-escalated: %d %v", n, err)
+	if n, err := e.svc.CheckSLAs(ctx); err != nil || n != 1 {
+		t.Fatalf("claimed, unresolved escalation: %d handled, %v; want one alert again", n, err)
+	}
+	if got := e.escalation(p, "food"); got.Team != claimed.Team || got.State != store.EscalationClaimed || got.ClaimedBy != "user:admin" {
+		t.Fatalf("claimed escalation moved: %+v", got)
 	}
 	if n := e.count(`SELECT count(*) FROM (SELECT 1 FROM escalation_alerts GROUP BY escalation_id, tier, channel, target HAVING count(*) > 1) d`); n != 0 {
 		t.Fatal("an alert was recorded twice")

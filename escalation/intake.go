@@ -49,7 +49,7 @@ func higher(a, b string) string {
 // escalations, alerts and SLA checks, and returns how many needs it took.
 // Any number of workers may run it at once.
 func (s *Service) Intake(ctx context.Context) (int, error) {
-	r := s.routing
+	r := s.Routing()
 	now := s.now()
 	changes, err := s.store.EscalateNeeds(ctx, intakeBatch, now, func(n store.PendingNeed, open *store.Escalation) store.Routing {
 		detail := n.Detail
@@ -100,8 +100,9 @@ type slaPayload struct {
 	Tier       int   `json:"tier"`
 }
 
-// scheduleSLA queues the check that re-escalates an escalation still
-// unclaimed at its deadline. The task ID makes a repeat a no-op; a lost
+// scheduleSLA queues the check at an escalation's next deadline: to
+// re-escalate it if still unclaimed, or to alert again if claimed but still
+// unresolved. The task ID makes a repeat a no-op; a lost
 // task is covered by the periodic sweep.
 func (s *Service) scheduleSLA(ctx context.Context, c store.EscalationChange) {
 	if s.queue == nil {
@@ -116,9 +117,10 @@ func (s *Service) scheduleSLA(ctx context.Context, c store.EscalationChange) {
 	}
 }
 
-// HandleSLA is the queue handler for TaskSLA: it re-escalates the
-// escalation if it is still open at the same tier and past its deadline by
-// the service's clock.
+// HandleSLA is the queue handler for TaskSLA: by the service's clock, it
+// re-escalates the escalation if it is still open at the same tier and past
+// its claim deadline, or alerts again if it is still claimed at the same
+// tier and past its resolve deadline.
 func (s *Service) HandleSLA(ctx context.Context, t *asynq.Task) error {
 	var p slaPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
@@ -131,18 +133,26 @@ func (s *Service) HandleSLA(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	if e.State != store.EscalationOpen || e.Tier != p.Tier {
-		return nil // claimed, closed or moved on: nothing to do
+	deadline := e.DueAt
+	switch {
+	case e.Tier != p.Tier:
+		return nil // moved on: its new tier has its own check
+	case e.State == store.EscalationClaimed && e.ResolveBy != nil:
+		deadline = *e.ResolveBy
+	case e.State != store.EscalationOpen:
+		return nil // closed: nothing to do
 	}
-	if s.now().Before(e.DueAt) {
-		s.scheduleSLA(ctx, store.EscalationChange{EscalationID: e.ID, Tier: e.Tier, Due: e.DueAt})
+	if s.now().Before(deadline) {
+		s.scheduleSLA(ctx, store.EscalationChange{EscalationID: e.ID, Tier: e.Tier, Due: deadline})
 		return nil
 	}
-	return s.reescalate(ctx, store.DueEscalation{ID: e.ID, Tier: e.Tier, Team: e.Team, Category: e.Category, Priority: e.Priority, DueAt: e.DueAt})
+	return s.overdue(ctx, store.DueEscalation{ID: e.ID, Tier: e.Tier, Team: e.Team, Category: e.Category, Priority: e.Priority,
+		State: e.State, ClaimedBy: e.ClaimedBy, DueAt: deadline})
 }
 
-// CheckSLAs re-escalates every open escalation past its deadline: the
-// safety net under the queued checks.
+// CheckSLAs re-escalates every open escalation past its claim deadline and
+// alerts again for every claimed one past its resolve deadline: the safety
+// net under the queued checks.
 func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 	n := 0
 	for {
@@ -151,7 +161,7 @@ func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, d := range due {
-			if err := s.reescalate(ctx, d); err != nil {
+			if err := s.overdue(ctx, d); err != nil {
 				return n, err
 			}
 			n++
@@ -162,33 +172,39 @@ func (s *Service) CheckSLAs(ctx context.Context) (int, error) {
 	}
 }
 
-// reescalate moves an overdue escalation to the next tier's team and
-// alerts it, by SMS whatever the priority: nobody claimed it in time.
-func (s *Service) reescalate(ctx context.Context, d store.DueEscalation) error {
-	r := s.routing
+// overdue acts on an escalation past its deadline, alerting by SMS
+// whatever the priority. One nobody claimed in time moves to the next
+// tier's team. One claimed but not resolved in time stays with its team and
+// claimer at the next tier: the team is alerted again and the claimer sees
+// it marked overdue (the webhook names them for the team's system).
+func (s *Service) overdue(ctx context.Context, d store.DueEscalation) error {
+	r := s.Routing()
 	now := s.now()
-	next := r.NextTeam(d.Tier+1, d.Team)
-	sla := r.ClaimWithin(d.Category, d.Priority)
-	var alerts []store.AlertTarget
-	if t := r.Team(next); t != nil {
-		for _, n := range t.OnCall {
-			alerts = append(alerts, store.AlertTarget{Channel: "sms", Target: n})
-		}
-		if t.Webhook != nil {
-			alerts = append(alerts, store.AlertTarget{Channel: "webhook", Target: t.Webhook.URL})
-		}
+	t := store.Transition{ID: d.ID, Actor: "system", At: now, Tier: d.Tier}
+	action, change := "escalation.reescalate", s.store.Reescalate
+	details := map[string]any{"from": d.Team}
+	if d.State == store.EscalationClaimed {
+		within := r.ResolveWithin(d.Category, d.Priority)
+		t.Team, t.Due = d.Team, now.Add(within)
+		t.Note = fmt.Sprintf("claimed by %s, not resolved within %s", d.ClaimedBy, within)
+		action, change = "escalation.unresolved", s.store.Unresolved
+		details["claimed_by"] = d.ClaimedBy
+	} else {
+		sla := r.ClaimWithin(d.Category, d.Priority)
+		t.Team, t.Due = r.NextTeam(d.Tier+1, d.Team), now.Add(sla)
+		t.Note = fmt.Sprintf("not claimed within %s (was with %s)", sla, d.Team)
 	}
-	c, err := s.store.Reescalate(ctx, store.Transition{ID: d.ID, Actor: "system", At: now, Team: next, Tier: d.Tier,
-		Due: now.Add(sla), Alerts: alerts, Note: fmt.Sprintf("not claimed within %s (was with %s)", sla, d.Team)})
+	t.Alerts = r.OverdueAlerts(t.Team)
+	c, err := change(ctx, t)
 	if errors.Is(err, store.ErrEscalationState) {
-		return nil // claimed or moved on meanwhile
+		return nil // claimed, resolved or moved on meanwhile
 	}
 	if err != nil {
 		return err
 	}
-	s.logger.Info("escalation re-escalated", "escalation", d.ID, "tier", c.Tier, "team", next, "priority", d.Priority)
-	s.audit(ctx, Actor{Name: "system"}, "escalation.reescalate", "escalation", d.ID, nil,
-		map[string]any{"from": d.Team, "to": next, "tier": c.Tier})
+	s.logger.Info("escalation overdue", "escalation", d.ID, "state", d.State, "tier", c.Tier, "team", t.Team, "priority", d.Priority)
+	details["to"], details["tier"] = t.Team, c.Tier
+	s.audit(ctx, Actor{Name: "system"}, action, "escalation", d.ID, nil, details)
 	s.changed(ctx, c)
 	return nil
 }

@@ -2,6 +2,7 @@ package escalation
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -26,6 +27,15 @@ const (
 	KindCharity    = "charity"
 )
 
+// Resolve SLAs used when the routing file does not set them: a working day,
+// and an hour for anything urgent.
+const (
+	DefaultResolveSLA       = 8 * time.Hour
+	DefaultUrgentResolveSLA = time.Hour
+)
+
+var priorities = []string{"urgent", "high", "normal", "low"}
+
 //go:embed default_routing.yaml
 var defaultRouting []byte
 
@@ -44,6 +54,13 @@ type Routing struct {
 	SLA map[string]time.Duration `yaml:"sla"`
 	// PrioritySLA caps the SLA by priority (urgent: 15m).
 	PrioritySLA map[string]time.Duration `yaml:"priority_sla"`
+	// ResolveSLA is how long a claimed escalation of a category may stay
+	// unresolved before the team and the claimer are alerted again;
+	// "default" (DefaultResolveSLA when left out) covers the rest.
+	ResolveSLA map[string]time.Duration `yaml:"resolve_sla"`
+	// PriorityResolveSLA caps ResolveSLA by priority; when the file has
+	// none, urgent escalations must be resolved within DefaultUrgentResolveSLA.
+	PriorityResolveSLA map[string]time.Duration `yaml:"priority_resolve_sla"`
 	// EscalationChain lists the teams an escalation goes to, tier by tier,
 	// when it is not claimed in time; past the end it stays with the last
 	// team and is alerted again at each SLA period.
@@ -55,6 +72,9 @@ type Routing struct {
 	SMSPriorities []string `yaml:"sms_priorities"`
 
 	byKey map[string]*Team
+	// source is the SHA-256 of the file this routing was read from, so a
+	// watcher can tell whether the file on disk is the one in use.
+	source [32]byte
 }
 
 // Team is an organisation that handles escalations.
@@ -103,14 +123,24 @@ func DefaultRoutingYAML() []byte { return slices.Clone(defaultRouting) }
 // LoadRoutingFile reads and checks a routing file; an empty path loads the
 // built-in default.
 func LoadRoutingFile(path string) (*Routing, error) {
+	name, b, err := readRouting(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRouting(name, b, os.LookupEnv)
+}
+
+// readRouting reads a routing file, or the built-in one for an empty path,
+// and names it for messages.
+func readRouting(path string) (name string, data []byte, err error) {
 	if path == "" {
-		return ParseRouting("built-in routing", defaultRouting, os.LookupEnv)
+		return "built-in routing", defaultRouting, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("routing file: %w", err)
+		return path, nil, fmt.Errorf("routing file: %w", err)
 	}
-	return ParseRouting(path, b, os.LookupEnv)
+	return path, b, nil
 }
 
 // ParseRouting reads a routing file and checks it, reporting every problem
@@ -125,6 +155,7 @@ func ParseRouting(name string, data []byte, lookupEnv func(string) (string, bool
 	if err := r.check(lookupEnv); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	r.source = sha256.Sum256(data)
 	return &r, nil
 }
 
@@ -211,27 +242,26 @@ func (r *Routing) check(lookupEnv func(string) (string, bool)) error {
 	if _, ok := r.SLA["default"]; !ok {
 		bad("sla.default: required (the SLA of categories not listed)")
 	}
-	for c, d := range r.SLA {
-		if c != "default" && !categoryRe.MatchString(c) {
-			bad("sla: %q is not a category name", c)
-		}
-		if d < time.Minute || d > 30*24*time.Hour {
-			bad("sla.%s: %v is outside 1m to 720h", c, d)
-		}
+	if r.ResolveSLA == nil {
+		r.ResolveSLA = map[string]time.Duration{}
 	}
-	for p, d := range r.PrioritySLA {
-		if !slices.Contains([]string{"urgent", "high", "normal", "low"}, p) {
-			bad("priority_sla: %q is not one of urgent, high, normal, low", p)
-		}
-		if d < time.Minute || d > 30*24*time.Hour {
-			bad("priority_sla.%s: %v is outside 1m to 720h", p, d)
-		}
+	if _, ok := r.ResolveSLA["default"]; !ok {
+		r.ResolveSLA["default"] = DefaultResolveSLA
 	}
+	if r.PriorityResolveSLA == nil {
+		r.PriorityResolveSLA = map[string]time.Duration{"urgent": DefaultUrgentResolveSLA}
+	}
+	isCategory := func(c string) bool { return c == "default" || categoryRe.MatchString(c) }
+	isPriority := func(p string) bool { return slices.Contains(priorities, p) }
+	checkSLAs(bad, "sla", "a category name", r.SLA, isCategory)
+	checkSLAs(bad, "priority_sla", "one of urgent, high, normal, low", r.PrioritySLA, isPriority)
+	checkSLAs(bad, "resolve_sla", "a category name", r.ResolveSLA, isCategory)
+	checkSLAs(bad, "priority_resolve_sla", "one of urgent, high, normal, low", r.PriorityResolveSLA, isPriority)
 	if r.SMSPriorities == nil {
 		r.SMSPriorities = []string{"urgent", "high"}
 	}
 	for _, p := range r.SMSPriorities {
-		if !slices.Contains([]string{"urgent", "high", "normal", "low"}, p) {
+		if !isPriority(p) {
 			bad("sms_priorities: %q is not one of urgent, high, normal, low", p)
 		}
 	}
@@ -242,6 +272,19 @@ func (r *Routing) check(lookupEnv func(string) (string, bool)) error {
 		bad("alert_sender: expected an E.164 number or an alphanumeric sender ID of up to 11 characters")
 	}
 	return errors.Join(errs...)
+}
+
+// checkSLAs checks one map of SLAs: known keys, durations from a minute to
+// 30 days.
+func checkSLAs(bad func(string, ...any), field, want string, m map[string]time.Duration, keyOK func(string) bool) {
+	for k, d := range m {
+		if !keyOK(k) {
+			bad("%s: %q is not %s", field, k, want)
+		}
+		if d < time.Minute || d > 30*24*time.Hour {
+			bad("%s.%s: %v is outside 1m to 720h", field, k, d)
+		}
+	}
 }
 
 // Team returns the team with this key, or nil.
@@ -279,11 +322,21 @@ func (r *Routing) Route(n store.PendingNeed) string {
 // ClaimWithin is the SLA of an escalation: its category's, capped by its
 // priority's.
 func (r *Routing) ClaimWithin(category, priority string) time.Duration {
-	d, ok := r.SLA[category]
+	return within(r.SLA, r.PrioritySLA, category, priority)
+}
+
+// ResolveWithin is how long a claimed escalation may stay unresolved: its
+// category's resolve SLA, capped by its priority's.
+func (r *Routing) ResolveWithin(category, priority string) time.Duration {
+	return within(r.ResolveSLA, r.PriorityResolveSLA, category, priority)
+}
+
+func within(byCategory, byPriority map[string]time.Duration, category, priority string) time.Duration {
+	d, ok := byCategory[category]
 	if !ok {
-		d = r.SLA["default"]
+		d = byCategory["default"]
 	}
-	if p, ok := r.PrioritySLA[priority]; ok && p < d {
+	if p, ok := byPriority[priority]; ok && p < d {
 		d = p
 	}
 	return d
@@ -310,6 +363,23 @@ func (r *Routing) Alerts(team, priority string) []store.AlertTarget {
 		for _, n := range t.OnCall {
 			out = append(out, store.AlertTarget{Channel: "sms", Target: n})
 		}
+	}
+	if t.Webhook != nil {
+		out = append(out, store.AlertTarget{Channel: "webhook", Target: t.Webhook.URL})
+	}
+	return out
+}
+
+// OverdueAlerts lists the alerts for an escalation past a deadline at a
+// team: SMS to every on-call number whatever the priority, and the webhook.
+func (r *Routing) OverdueAlerts(team string) []store.AlertTarget {
+	t := r.byKey[team]
+	if t == nil {
+		return nil
+	}
+	var out []store.AlertTarget
+	for _, n := range t.OnCall {
+		out = append(out, store.AlertTarget{Channel: "sms", Target: n})
 	}
 	if t.Webhook != nil {
 		out = append(out, store.AlertTarget{Channel: "webhook", Target: t.Webhook.URL})

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -80,8 +81,10 @@ type Options struct {
 
 // Service is the escalation machinery of one process.
 type Service struct {
-	store   *store.Store
-	routing *Routing
+	store *store.Store
+	// routing is swapped whole on reload; readers take one snapshot per
+	// piece of work.
+	routing atomic.Pointer[Routing]
 	twilio  *twilio.RestClient
 	queue   *asynq.Client
 	redis   *redis.Client
@@ -113,12 +116,15 @@ func New(o Options) *Service {
 	if o.AlertWorkers <= 0 {
 		o.AlertWorkers = 4
 	}
-	return &Service{store: o.Store, routing: o.Routing, twilio: o.Twilio, queue: o.Queue, redis: o.Redis, http: o.HTTPClient,
+	s := &Service{store: o.Store, twilio: o.Twilio, queue: o.Queue, redis: o.Redis, http: o.HTTPClient,
 		logger: o.Logger.With("component", "escalation"), now: o.Now, nIntake: o.IntakeWorkers, nAlert: o.AlertWorkers}
+	s.routing.Store(o.Routing)
+	return s
 }
 
-// Routing is the routing in use.
-func (s *Service) Routing() *Routing { return s.routing }
+// Routing is the routing in use. It may be replaced by a reload at any
+// time: take it once per piece of work.
+func (s *Service) Routing() *Routing { return s.routing.Load() }
 
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
@@ -196,6 +202,9 @@ type Inbox struct {
 	Counts      store.InboxCounts  `json:"counts"`
 	Escalations []store.Escalation `json:"escalations"`
 	Now         time.Time          `json:"now"`
+	// MyOverdue counts the escalations the actor claimed that are past
+	// their resolve deadline: how the claimer hears of them.
+	MyOverdue int `json:"my_overdue"`
 }
 
 // Inbox lists the escalations of the actor's teams, by priority and age.
@@ -208,7 +217,7 @@ func (s *Service) Inbox(ctx context.Context, a Actor, q InboxQuery) (Inbox, erro
 		teams = nil
 	}
 	if q.Team != "" {
-		if !a.inTeam(q.Team) || s.routing.Team(q.Team) == nil {
+		if !a.inTeam(q.Team) || s.Routing().Team(q.Team) == nil {
 			s.audit(ctx, a, "access.denied", "team", 0, nil, map[string]any{"attempted": "inbox.view", "team": q.Team})
 			return Inbox{}, fmt.Errorf("team %q: %w", q.Team, store.ErrNotFound)
 		}
@@ -226,14 +235,18 @@ func (s *Service) Inbox(ctx context.Context, a Actor, q InboxQuery) (Inbox, erro
 	for i, e := range list {
 		ids[i] = e.ID
 	}
+	mine, err := s.store.OverdueClaims(ctx, a.Name, now)
+	if err != nil {
+		return Inbox{}, err
+	}
 	s.audit(ctx, a, "inbox.view", "team", 0, nil, map[string]any{"teams": teams, "closed": q.Closed, "escalations": ids})
 	if list == nil {
 		list = []store.Escalation{}
 	}
 	if teams == nil {
-		teams = s.routing.TeamKeys()
+		teams = s.Routing().TeamKeys()
 	}
-	return Inbox{Teams: teams, Counts: counts, Escalations: list, Now: now}, nil
+	return Inbox{Teams: teams, Counts: counts, Escalations: list, Now: now, MyOverdue: mine}, nil
 }
 
 // Detail is an escalation with what lies behind it.
@@ -250,7 +263,7 @@ func (s *Service) Escalation(ctx context.Context, a Actor, id int64) (Detail, er
 	if err != nil {
 		return Detail{}, err
 	}
-	d := Detail{Escalation: e, Overdue: e.State == store.EscalationOpen && s.now().After(e.DueAt)}
+	d := Detail{Escalation: e, Overdue: e.Overdue(s.now())}
 	if d.Needs, err = s.store.EscalationNeeds(ctx, id); err != nil {
 		return d, err
 	}
@@ -267,10 +280,14 @@ func (s *Service) Claim(ctx context.Context, a Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.ClaimEscalation(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now()}); err != nil {
+	now := s.now()
+	c, err := s.store.ClaimEscalation(ctx, store.Transition{ID: id, Actor: a.Name, At: now,
+		Due: now.Add(s.Routing().ResolveWithin(e.Category, e.Priority))})
+	if err != nil {
 		return err
 	}
 	s.audit(ctx, a, "escalation.claim", "escalation", id, &e.PatientID, nil)
+	s.changed(ctx, c) // the resolve deadline's check
 	return nil
 }
 
@@ -327,7 +344,8 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note 
 
 // HandOver passes an escalation to another team, which is alerted.
 func (s *Service) HandOver(ctx context.Context, a Actor, id int64, team, note string) error {
-	if s.routing.Team(team) == nil {
+	r := s.Routing()
+	if r.Team(team) == nil {
 		return invalid("team: no team %q", team)
 	}
 	note, err := checkNote(note, true)
@@ -343,7 +361,7 @@ func (s *Service) HandOver(ctx context.Context, a Actor, id int64, team, note st
 	}
 	now := s.now()
 	c, err := s.store.HandOver(ctx, store.Transition{ID: id, Actor: a.Name, At: now, Team: team, Note: note,
-		Due: now.Add(s.routing.ClaimWithin(e.Category, e.Priority)), Alerts: s.routing.Alerts(team, e.Priority)})
+		Due: now.Add(r.ClaimWithin(e.Category, e.Priority)), Alerts: r.Alerts(team, e.Priority)})
 	if err != nil {
 		return err
 	}
@@ -437,7 +455,7 @@ func (s *Service) RecordContact(ctx context.Context, a Actor, patientID int64, i
 		in.Team = a.Teams[0]
 	}
 	switch {
-	case s.routing.Team(in.Team) == nil:
+	case s.Routing().Team(in.Team) == nil:
 		return 0, invalid("team: expected one of your teams")
 	case !a.inTeam(in.Team):
 		return 0, invalid("team: you are not a member of %s", in.Team)

@@ -236,7 +236,7 @@ func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
 	}
 	var heldOff map[int64]time.Time // patient -> latest contact by a team
 	if pol.HoldOffDays > 0 {
-		if heldOff, err = e.store.RecentTeamContacts(ctx, c.CohortID, e.now().AddDate(0, 0, -pol.HoldOffDays)); err != nil {
+		if heldOff, err = e.store.RecentTeamContacts(ctx, c.CohortID, pol.HoldOffSince(e.now())); err != nil {
 			return 0, err
 		}
 	}
@@ -254,7 +254,7 @@ func (e *Engine) Plan(ctx context.Context, c store.Campaign) (int, error) {
 		}
 		due := planner.Next()
 		if at, ok := heldOff[p.ID]; ok {
-			if until := w.NextOpen(at.AddDate(0, 0, pol.HoldOffDays)); until.After(due) {
+			if until := pol.HoldOffUntil(w, at); until.After(due) {
 				due = until
 			}
 		}

@@ -2,9 +2,14 @@ package outreach_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
+	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
 )
 
@@ -54,6 +59,69 @@ func TestHoldOffRecentlyContacted(t *testing.T) {
 			}
 			if held && adaDue.Before(contacted.AddDate(0, 0, 14).Add(-time.Millisecond)) {
 				t.Fatalf("held only until %v, contact was %v", adaDue, contacted)
+			}
+		})
+	}
+}
+
+// A team contact recorded after planning still holds the patient off: the
+// attempt about to go out is put back to the time planning would have
+// chosen, and nothing is sent. Without a recent contact it goes out.
+func TestHoldOffAtSendTime(t *testing.T) {
+	tests := []struct {
+		name       string
+		holdDays   int
+		contactAgo time.Duration // 0: no contact
+		wantHeld   bool
+	}{
+		{"contacted after planning", 14, time.Hour, true},
+		{"contact older than the hold-off", 14, 20 * 24 * time.Hour, false},
+		{"no contact", 14, 0, false},
+		{"hold-off off", 0, time.Hour, false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, nil)
+			h.stopWorkers() // the test sends by hand, after recording the contact
+			h.importCohort("late", []patient{{"9434765919", "Ada", "07700900104", ""}})
+			pol := fmt.Appendf(nil, `{"steps":[{"channel":"sms","wait":"1h"}],"conversation_timeout":"1h","hold_off_days":%d}`, tc.holdDays)
+			c := h.campaign("late-"+string(rune('a'+i)), "late", 10, pol)
+			if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
+				t.Fatal(err)
+			}
+			var attempt, ada int64
+			if err := h.st.Pool().QueryRow(ctx, `SELECT id, patient_id FROM attempts WHERE campaign_id = $1`, c.ID).Scan(&attempt, &ada); err != nil {
+				t.Fatal(err)
+			}
+			contacted := time.Now().Add(-tc.contactAgo)
+			if tc.contactAgo > 0 {
+				if _, err := h.st.RecordContact(ctx, store.Contact{PatientID: ada, Team: "council", Method: "phone",
+					Outcome: "no_answer", Actor: "test", OccurredAt: contacted}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b, _ := json.Marshal(outreach.SendPayload{Attempt: attempt, Sender: sender, Channel: outreach.SMS})
+			if err := h.engine.HandleSend(ctx, asynq.NewTask(outreach.TaskSend, b)); err != nil {
+				t.Fatal(err)
+			}
+			var state string
+			var due time.Time
+			if err := h.st.Pool().QueryRow(ctx, `SELECT state, due_at FROM attempts WHERE id = $1`, attempt).Scan(&state, &due); err != nil {
+				t.Fatal(err)
+			}
+			sent := h.sentTo("+447700900104")
+			if tc.wantHeld {
+				if state != "planned" || sent != 0 {
+					t.Fatalf("held-off attempt: state %s, %d sent; want planned and nothing sent", state, sent)
+				}
+				if due.Before(contacted.AddDate(0, 0, tc.holdDays).Add(-time.Millisecond)) {
+					t.Fatalf("put back only until %v, contact was %v", due, contacted)
+				}
+				return
+			}
+			if state == "planned" || sent != 1 {
+				t.Fatalf("attempt not held off: state %s, %d sent; want it sent once", state, sent)
 			}
 		})
 	}

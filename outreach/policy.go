@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/protectnow/protect/window"
 )
 
 // Channels an attempt can use.
@@ -53,7 +55,8 @@ type Policy struct {
 	ConversationTimeout Duration `json:"conversation_timeout"`
 	// HoldOffDays holds off patients another team contacted (the contact
 	// ledger) in the last N days: their first attempt waits until N days
-	// after that contact. 0 turns it off.
+	// after that contact, and any attempt about to go out is put back the
+	// same way when a team contacted them since planning. 0 turns it off.
 	HoldOffDays int `json:"hold_off_days,omitempty"`
 	// RingTimeout is how long a call rings before it counts as not
 	// answered; default DefaultRingTimeout.
@@ -73,6 +76,21 @@ const (
 	DefaultCallTimeLimit  = 10 * time.Minute
 	DefaultCallRetryAfter = 2 * time.Hour
 )
+
+// HoldOffSince is the earliest team contact that still holds a patient off
+// at now; zero when the policy has no hold-off.
+func (p Policy) HoldOffSince(now time.Time) time.Time {
+	if p.HoldOffDays <= 0 {
+		return time.Time{}
+	}
+	return now.AddDate(0, 0, -p.HoldOffDays)
+}
+
+// HoldOffUntil is when a patient a team contacted at contactedAt may be
+// contacted: the first opening of the window HoldOffDays after it.
+func (p Policy) HoldOffUntil(w window.Window, contactedAt time.Time) time.Time {
+	return w.NextOpen(contactedAt.AddDate(0, 0, p.HoldOffDays))
+}
 
 // Ring is the policy's ring timeout.
 func (p Policy) Ring() time.Duration { return orDefault(p.RingTimeout, DefaultRingTimeout) }

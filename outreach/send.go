@@ -125,7 +125,29 @@ func (e *Engine) ready(ctx context.Context, w store.Work) (bool, error) {
 		e.logger.Info("outside calling window, rescheduled", "attempt", w.AttemptID, "campaign", w.CampaignID, "due", next)
 		return false, e.store.Reschedule(ctx, w.AttemptID, next)
 	}
-	return true, nil
+	return e.notHeldOff(ctx, w, win)
+}
+
+// notHeldOff applies the campaign's hold-off at send time: planning only
+// saw the ledger as it was then, so a team contact recorded since puts the
+// attempt back to the same time planning would have chosen.
+func (e *Engine) notHeldOff(ctx context.Context, w store.Work, win window.Window) (bool, error) {
+	pol, err := ParsePolicy(w.Policy, true)
+	if err != nil {
+		return false, fmt.Errorf("attempt %d: %w", w.AttemptID, err)
+	}
+	since := pol.HoldOffSince(e.now())
+	if since.IsZero() {
+		return true, nil
+	}
+	at, held, err := e.store.LatestTeamContact(ctx, w.PatientID, since)
+	if err != nil || !held {
+		return err == nil, err
+	}
+	until := pol.HoldOffUntil(win, at)
+	holdOffs.Inc()
+	e.logger.Info("held off: another team contacted the patient, rescheduled", "attempt", w.AttemptID, "campaign", w.CampaignID, "due", until)
+	return false, e.store.Reschedule(ctx, w.AttemptID, until)
 }
 
 func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {

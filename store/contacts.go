@@ -63,6 +63,23 @@ func (s *Store) RecentTeamContacts(ctx context.Context, cohortID int64, since ti
 	return out, rows.Err()
 }
 
+// LatestTeamContact returns the time of the patient's latest contact by a
+// team since the given time; ok is false when there is none. Sending checks
+// it just before contacting a patient, so a contact recorded after planning
+// still holds the patient off.
+func (s *Store) LatestTeamContact(ctx context.Context, patientID int64, since time.Time) (at time.Time, ok bool, err error) {
+	var latest *time.Time
+	err = s.pool.QueryRow(ctx, `SELECT max(occurred_at) FROM contacts WHERE patient_id = $1 AND occurred_at >= $2`,
+		patientID, since).Scan(&latest)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("latest team contact: %w", err)
+	}
+	if latest == nil {
+		return time.Time{}, false, nil
+	}
+	return *latest, true, nil
+}
+
 // Patient is what the console shows about a patient.
 type Patient struct {
 	ID          int64     `json:"id"`

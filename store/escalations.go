@@ -41,8 +41,10 @@ type Escalation struct {
 	DuplicateOf *int64     `json:"duplicate_of,omitempty"`
 	NeedCount   int        `json:"need_count"`
 	DueAt       time.Time  `json:"due_at"`
-	OpenedAt    time.Time  `json:"opened_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// ResolveBy is when a claimed escalation must be resolved by.
+	ResolveBy *time.Time `json:"resolve_by,omitempty"`
+	OpenedAt  time.Time  `json:"opened_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 	// Patient details for display; filled by the queries that join them.
 	PatientName string `json:"patient_name,omitempty"`
 	NHSNumber   string `json:"nhs_number,omitempty"`
@@ -52,16 +54,41 @@ type Escalation struct {
 
 const escalationColumns = `e.id, e.patient_id, e.campaign_id, e.category, e.priority, e.team, e.routed_team, e.tier, e.state,
 	coalesce(e.claimed_by, ''), e.claimed_at, coalesce(e.outcome, ''), coalesce(e.closed_by, ''), e.closed_at, e.duplicate_of,
-	e.need_count, e.due_at, e.opened_at, e.updated_at,
+	e.need_count, e.due_at, e.resolve_by, e.opened_at, e.updated_at,
 	p.given_name || ' ' || p.family_name, p.nhs_number, p.locality, p.gp_practice_code`
 
 const escalationFrom = `FROM escalations e JOIN patients p ON p.id = e.patient_id`
+
+// Overdue reports whether the escalation is past its deadline at now: open
+// and not claimed by its due time, or claimed and not resolved by its
+// resolve-by time.
+func (e Escalation) Overdue(now time.Time) bool {
+	switch e.State {
+	case EscalationOpen:
+		return now.After(e.DueAt)
+	case EscalationClaimed:
+		return e.ResolveBy != nil && now.After(*e.ResolveBy)
+	}
+	return false
+}
+
+// Deadline is the escalation's current deadline: resolve-by when claimed,
+// claim-by otherwise.
+func (e Escalation) Deadline() time.Time {
+	if e.State == EscalationClaimed && e.ResolveBy != nil {
+		return *e.ResolveBy
+	}
+	return e.DueAt
+}
+
+// overdueSQL is Overdue in SQL, for the escalations table at $NOW.
+const overdueSQL = `((state = 'open' AND due_at < %[1]s) OR (state = 'claimed' AND resolve_by < %[1]s))`
 
 func scanEscalation(row pgx.Row) (Escalation, error) {
 	var e Escalation
 	err := row.Scan(&e.ID, &e.PatientID, &e.CampaignID, &e.Category, &e.Priority, &e.Team, &e.RoutedTeam, &e.Tier, &e.State,
 		&e.ClaimedBy, &e.ClaimedAt, &e.Outcome, &e.ClosedBy, &e.ClosedAt, &e.DuplicateOf,
-		&e.NeedCount, &e.DueAt, &e.OpenedAt, &e.UpdatedAt,
+		&e.NeedCount, &e.DueAt, &e.ResolveBy, &e.OpenedAt, &e.UpdatedAt,
 		&e.PatientName, &e.NHSNumber, &e.Locality, &e.Practice)
 	return e, err
 }
@@ -315,7 +342,7 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]Escalation, InboxCou
 		return nil, counts, fmt.Errorf("inbox: %w", err)
 	}
 	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'open'), count(*) FILTER (WHERE state = 'claimed'),
-			count(*) FILTER (WHERE state = 'open' AND due_at < $2), count(*) FILTER (WHERE priority = 'urgent')
+			count(*) FILTER (WHERE `+fmt.Sprintf(overdueSQL, "$2")+`), count(*) FILTER (WHERE priority = 'urgent')
 		FROM escalations WHERE state IN ('open', 'claimed') AND ($1::text[] IS NULL OR team = ANY($1))`, q.Teams, q.Now).
 		Scan(&counts.Open, &counts.Claimed, &counts.Overdue, &counts.Urgent)
 	if err != nil {
@@ -421,7 +448,9 @@ type Transition struct {
 func (s *Store) transition(ctx context.Context, t Transition, kind, update string, args []any, alertEvent string) (EscalationChange, error) {
 	var c EscalationChange
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, update+` RETURNING id, tier, team, priority, due_at`, args...).
+		// Due is the escalation's next deadline: to resolve when claimed, to
+		// claim otherwise.
+		err := tx.QueryRow(ctx, update+` RETURNING id, tier, team, priority, CASE WHEN state = 'claimed' THEN resolve_by ELSE due_at END`, args...).
 			Scan(&c.EscalationID, &c.Tier, &c.Team, &c.Priority, &c.Due)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var exists bool
@@ -450,11 +479,12 @@ func (s *Store) transition(ctx context.Context, t Transition, kind, update strin
 	return c, nil
 }
 
-// ClaimEscalation marks an open escalation as being handled by the actor.
-func (s *Store) ClaimEscalation(ctx context.Context, t Transition) error {
-	_, err := s.transition(ctx, t, "claimed", `UPDATE escalations SET state = 'claimed', claimed_by = $2, claimed_at = $3, updated_at = $3
-		WHERE id = $1 AND state = 'open'`, []any{t.ID, t.Actor, t.At}, "")
-	return err
+// ClaimEscalation marks an open escalation as being handled by the actor,
+// to be resolved by t.Due. The change's Due is that deadline.
+func (s *Store) ClaimEscalation(ctx context.Context, t Transition) (EscalationChange, error) {
+	return s.transition(ctx, t, "claimed", `UPDATE escalations SET state = 'claimed', claimed_by = $2, claimed_at = $3, updated_at = $3,
+			resolve_by = $4
+		WHERE id = $1 AND state = 'open'`, []any{t.ID, t.Actor, t.At, t.Due}, "")
 }
 
 // ResolveEscalation closes an open or claimed escalation with an outcome.
@@ -480,7 +510,7 @@ func (s *Store) MarkDuplicate(ctx context.Context, t Transition) error {
 // tier, unclaimed, with a new deadline and alerts for that team.
 func (s *Store) HandOver(ctx context.Context, t Transition) (EscalationChange, error) {
 	return s.transition(ctx, t, "handed-over", `UPDATE escalations SET team = $2, tier = tier + 1, state = 'open', claimed_by = NULL,
-			claimed_at = NULL, due_at = $3, updated_at = $4
+			claimed_at = NULL, resolve_by = NULL, due_at = $3, updated_at = $4
 		WHERE id = $1 AND state IN ('open', 'claimed')`, []any{t.ID, t.Team, t.Due, t.At}, "escalation.handed-over")
 }
 
@@ -491,6 +521,16 @@ func (s *Store) HandOver(ctx context.Context, t Transition) (EscalationChange, e
 func (s *Store) Reescalate(ctx context.Context, t Transition) (EscalationChange, error) {
 	return s.transition(ctx, t, "re-escalated", `UPDATE escalations SET team = $2, tier = tier + 1, due_at = $3, updated_at = $4
 		WHERE id = $1 AND state = 'open' AND tier = $5 AND due_at <= $4`, []any{t.ID, t.Team, t.Due, t.At, t.Tier}, "escalation.overdue")
+}
+
+// Unresolved moves a claimed escalation still at tier t.Tier and past its
+// resolve-by time to the next tier with the same team and claimer, sets a
+// new resolve-by time (t.Due) and queues alerts for the team. A repeated or
+// late call (resolved or handed over meanwhile) changes nothing and returns
+// ErrEscalationState.
+func (s *Store) Unresolved(ctx context.Context, t Transition) (EscalationChange, error) {
+	return s.transition(ctx, t, "not-resolved-in-time", `UPDATE escalations SET tier = tier + 1, resolve_by = $2, updated_at = $3
+		WHERE id = $1 AND state = 'claimed' AND tier = $4 AND resolve_by <= $3`, []any{t.ID, t.Due, t.At, t.Tier}, "escalation.unresolved")
 }
 
 // AddNote adds a note to an escalation's history.
@@ -512,29 +552,65 @@ func (s *Store) AddNote(ctx context.Context, t Transition) error {
 	return nil
 }
 
-// DueEscalation is an open escalation past its deadline.
+// DueEscalation is an escalation past its deadline: open and not claimed
+// in time (DueAt), or claimed and not resolved in time (ResolveBy, with
+// State claimed).
 type DueEscalation struct {
-	ID       int64
-	Tier     int
-	Team     string
-	Category string
-	Priority string
-	DueAt    time.Time
+	ID        int64
+	Tier      int
+	Team      string
+	Category  string
+	Priority  string
+	State     string
+	ClaimedBy string
+	DueAt     time.Time
 }
 
-// DueEscalations lists open escalations whose deadline has passed, most
-// overdue first.
+// DueEscalations lists open escalations past their claim deadline and
+// claimed ones past their resolve deadline, most overdue first; DueAt is
+// the deadline that passed.
 func (s *Store) DueEscalations(ctx context.Context, now time.Time, limit int) ([]DueEscalation, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, tier, team, category, priority, due_at FROM escalations
-		WHERE state = 'open' AND due_at <= $1 ORDER BY due_at LIMIT $2`, now, limit)
+	rows, err := s.pool.Query(ctx, `SELECT * FROM (
+			(SELECT id, tier, team, category, priority, state, '' AS claimed_by, due_at AS deadline FROM escalations
+				WHERE state = 'open' AND due_at <= $1 ORDER BY due_at LIMIT $2)
+			UNION ALL
+			(SELECT id, tier, team, category, priority, state, claimed_by, resolve_by FROM escalations
+				WHERE state = 'claimed' AND resolve_by <= $1 ORDER BY resolve_by LIMIT $2)) d
+		ORDER BY deadline LIMIT $2`, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due escalations: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DueEscalation, error) {
 		var d DueEscalation
-		err := r.Scan(&d.ID, &d.Tier, &d.Team, &d.Category, &d.Priority, &d.DueAt)
+		err := r.Scan(&d.ID, &d.Tier, &d.Team, &d.Category, &d.Priority, &d.State, &d.ClaimedBy, &d.DueAt)
 		return d, err
 	})
+}
+
+// OpenEscalationTeams lists the teams that hold open or claimed
+// escalations, so a routing reload cannot drop one of them.
+func (s *Store) OpenEscalationTeams(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT team FROM escalations WHERE state IN ('open', 'claimed') ORDER BY team`)
+	if err != nil {
+		return nil, fmt.Errorf("open escalation teams: %w", err)
+	}
+	teams, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("open escalation teams: %w", err)
+	}
+	return teams, nil
+}
+
+// OverdueClaims counts the claimed escalations of one claimer that are
+// past their resolve-by time, so the console can tell them.
+func (s *Store) OverdueClaims(ctx context.Context, claimedBy string, now time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM escalations WHERE state = 'claimed' AND claimed_by = $1 AND resolve_by < $2`,
+		claimedBy, now).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("overdue claims: %w", err)
+	}
+	return n, nil
 }
 
 // Alert is an alert to deliver.
@@ -549,6 +625,8 @@ type Alert struct {
 	Priority     string
 	Tries        int
 	CreatedAt    time.Time
+	// ClaimedBy is who holds the escalation now ("user:NAME"), if anyone.
+	ClaimedBy string
 }
 
 // ClaimAlerts takes up to limit alerts due for sending (new, or whose
@@ -556,19 +634,26 @@ type Alert struct {
 func (s *Store) ClaimAlerts(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Alert, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE escalation_alerts a SET state = 'sending', lease_until = $1::timestamptz + $3::interval,
 			tries = tries + 1
+		FROM escalations e
 		WHERE a.id IN (SELECT id FROM escalation_alerts
 			WHERE (state = 'pending' AND next_try_at <= $1) OR (state = 'sending' AND lease_until < $1)
 			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING a.id, a.escalation_id, a.tier, a.team, a.channel, a.target, a.event, a.priority, a.tries, a.created_at`,
-		now, limit, lease)
+		  AND e.id = a.escalation_id
+		RETURNING `+alertColumns, now, limit, lease)
 	if err != nil {
 		return nil, fmt.Errorf("claim alerts: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Alert, error) {
-		var a Alert
-		err := r.Scan(&a.ID, &a.EscalationID, &a.Tier, &a.Team, &a.Channel, &a.Target, &a.Event, &a.Priority, &a.Tries, &a.CreatedAt)
-		return a, err
-	})
+	return pgx.CollectRows(rows, scanAlert)
+}
+
+const alertColumns = `a.id, a.escalation_id, a.tier, a.team, a.channel, a.target, a.event, a.priority, a.tries, a.created_at,
+	coalesce(e.claimed_by, '')`
+
+func scanAlert(r pgx.CollectableRow) (Alert, error) {
+	var a Alert
+	err := r.Scan(&a.ID, &a.EscalationID, &a.Tier, &a.Team, &a.Channel, &a.Target, &a.Event, &a.Priority, &a.Tries, &a.CreatedAt,
+		&a.ClaimedBy)
+	return a, err
 }
 
 // AlertsSent marks alerts delivered, with the provider's reference.
@@ -598,14 +683,10 @@ func (s *Store) AlertsFailed(ctx context.Context, ids []int64, msg string, retry
 
 // EscalationAlerts lists the alerts of an escalation, oldest first.
 func (s *Store) EscalationAlerts(ctx context.Context, id int64) ([]Alert, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, escalation_id, tier, team, channel, target, event, priority, tries, created_at
-		FROM escalation_alerts WHERE escalation_id = $1 ORDER BY id`, id)
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+`
+		FROM escalation_alerts a JOIN escalations e ON e.id = a.escalation_id WHERE a.escalation_id = $1 ORDER BY a.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("escalation %d alerts: %w", id, err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Alert, error) {
-		var a Alert
-		err := r.Scan(&a.ID, &a.EscalationID, &a.Tier, &a.Team, &a.Channel, &a.Target, &a.Event, &a.Priority, &a.Tries, &a.CreatedAt)
-		return a, err
-	})
+	return pgx.CollectRows(rows, scanAlert)
 }

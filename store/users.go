@@ -65,7 +65,16 @@ func scanUser(row pgx.Row) (User, error) {
 
 // UserByName loads a user to check their password.
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.name = $1`, name))
+	return s.userWhere(ctx, `u.name = $1`, name)
+}
+
+// UserByID loads a user.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	return s.userWhere(ctx, `u.id = $1`, id)
+}
+
+func (s *Store) userWhere(ctx context.Context, where string, arg any) (User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE `+where, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, fmt.Errorf("user: %w", ErrNotFound)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ type gateway struct {
 	queue     *asynq.Client
 	sandbox   *sandbox.Server
 	esc       *escalation.Service
+	hup       chan os.Signal
 }
 
 // openGateway opens the runtime and builds the engine. With no Twilio
@@ -85,6 +87,11 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 	}
 	g.esc = escalation.New(escalation.Options{Store: rt.Store, Routing: routing, Twilio: tw, Queue: g.queue, Redis: rt.Redis,
 		Logger: rt.Logger})
+	// The routing file can change without a restart: on SIGHUP, or when
+	// the file changes on disk.
+	g.hup = make(chan os.Signal, 1)
+	signal.Notify(g.hup, syscall.SIGHUP)
+	go g.esc.WatchRouting(ctx, cfg.RoutingFile, escalation.RoutingPollEvery, g.hup)
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
 		Limiter: limiter, Texts: texts, PublicURL: cfg.PublicURL, Logger: rt.Logger, NeedsRecorded: g.esc.NeedsRecorded})
 	// Voice calls: with a caller the engine accepts voice steps and the
@@ -104,6 +111,7 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 }
 
 func (g *gateway) close() {
+	signal.Stop(g.hup)
 	if g.sandbox != nil {
 		g.sandbox.Close()
 	}
@@ -114,7 +122,7 @@ func (g *gateway) close() {
 func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
 	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, Templates: g.templates, SessionKey: cfg.SessionKey,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger})
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger, Redis: g.rt.Redis})
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func init() {
 		"cohort":   {"cohort commands: import", cmdCohort},
 		"campaign": {"campaign commands: create, start, pause, resume, cancel, status, list", cmdCampaign},
 		"token":    {"API tokens: create (--team for a team's system), revoke", cmdToken},
-		"user":     {"console users: create", cmdUser},
+		"user":     {"console users: create, passwd, disable, enable", cmdUser},
 		"sandbox":  {"run the Twilio sandbox alone (for serve and worker run apart)", cmdSandbox},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "protect", version)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -47,18 +48,36 @@ func checkTeams(routingFile, role string, teams []string) error {
 	return nil
 }
 
+const userUsage = "usage: protect user create --name NAME --role admin|programme_lead|comms_lead|handler [--team TEAM]...\n" +
+	"       protect user passwd NAME     set a new password (ends the user's sessions)\n" +
+	"       protect user disable NAME    refuse log-ins and end the user's sessions at once\n" +
+	"       protect user enable NAME     allow log-ins again\n" +
+	"       passwords are read from standard input, or asked for twice on a terminal"
+
+// stdin is where passwords are read from; tests replace it.
+var stdin = os.Stdin
+
 func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: protect user create --name NAME --role admin|programme_lead|comms_lead|handler [--team TEAM]...\n" +
-		"       the password is read from standard input, or asked for twice on a terminal"
-	if len(args) == 0 || args[0] != "create" {
-		return usageError{usage}
+	if len(args) == 0 {
+		return usageError{userUsage}
 	}
+	switch args[0] {
+	case "create":
+		return userCreate(ctx, args[1:], stdout, stderr)
+	case "passwd", "disable", "enable":
+		return userChange(ctx, args[0], args[1:], stdout, stderr)
+	}
+	return usageError{userUsage}
+}
+
+func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = userUsage
 	fs := newFlagSet("user create", stderr)
 	name := fs.String("name", "", "user name to log in with (unique)")
 	role := fs.String("role", "", "admin, programme_lead, comms_lead or handler")
 	var teams teamList
 	fs.Var(&teams, "team", "a team the user belongs to (repeat, or separate with commas)")
-	if _, err := parseInterspersed(fs, args[1:]); err != nil {
+	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*name) == "" || !store.ValidRole(*role) {
@@ -72,15 +91,11 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkTeams(rt.Config.RoutingFile, *role, teams); err != nil {
 		return err
 	}
-	password, err := readPassword(os.Stdin, stderr)
+	hash, err := readNewPassword(stderr)
 	if err != nil {
 		return err
 	}
-	hash, err := console.HashPassword(password)
-	if err != nil {
-		return err
-	}
-	who := "cli:" + os.Getenv("USER")
+	who := cliActor()
 	id, err := rt.Store.CreateUser(ctx, strings.TrimSpace(*name), *role, hash, teams, who)
 	if errors.Is(err, store.ErrDuplicate) {
 		return fmt.Errorf("a user called %q exists already", *name)
@@ -94,6 +109,58 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "user %s created (%s%s); log in at %s/console\n", *name, *role,
 		map[bool]string{true: ", teams " + teams.String(), false: ""}[len(teams) > 0], rt.Config.PublicURL)
+	return nil
+}
+
+func cliActor() string { return "cli:" + os.Getenv("USER") }
+
+// readNewPassword reads a password and hashes it.
+func readNewPassword(stderr io.Writer) ([]byte, error) {
+	password, err := readPassword(stdin, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return console.HashPassword(password)
+}
+
+// userChange sets a user's password, or disables or enables them. Each
+// ends the user's console sessions (except enable) and is audited.
+func userChange(ctx context.Context, action string, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 || strings.TrimSpace(args[0]) == "" || strings.HasPrefix(args[0], "-") {
+		return usageError{userUsage}
+	}
+	name := strings.TrimSpace(args[0])
+	rt, err := openRuntime(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	u, err := rt.Store.UserByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user called %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	var ended int
+	if action == "passwd" {
+		hash, err := readNewPassword(stderr)
+		if err != nil {
+			return err
+		}
+		ended, err = rt.Store.SetPassword(ctx, u.ID, hash, "")
+		if err != nil {
+			return err
+		}
+	} else if ended, err = rt.Store.SetUserDisabled(ctx, u.ID, action == "disable", time.Now()); err != nil {
+		return err
+	}
+	if err := rt.Store.Audit(ctx, store.AuditEntry{Actor: cliActor(), Action: "user." + action, SubjectType: "user",
+		SubjectID: fmt.Sprint(u.ID), Details: map[string]any{"name": name, "sessions_ended": ended}}); err != nil {
+		return err
+	}
+	done := map[string]string{"passwd": "has a new password", "disable": "is disabled", "enable": "is enabled"}[action]
+	fmt.Fprintf(stdout, "user %s %s; %d session(s) ended\n", name, done, ended)
 	return nil
 }
 
