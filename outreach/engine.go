@@ -36,6 +36,7 @@ type Engine struct {
 	stale     time.Duration
 	needs     func(context.Context)
 	replies   *replyQueue
+	policies  policyCache
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }

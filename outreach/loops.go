@@ -163,7 +163,7 @@ func (e *Engine) Sweep(ctx context.Context) error {
 }
 
 func (e *Engine) expire(ctx context.Context, j store.Journey) error {
-	pol, err := ParsePolicy(j.Policy, true)
+	pol, err := e.policy(j.Policy)
 	if err != nil {
 		return fmt.Errorf("journey %d/%d: %w", j.CampaignID, j.PatientID, err)
 	}

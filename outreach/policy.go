@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/protectnow/protect/window"
@@ -131,6 +132,36 @@ func ParsePolicy(b []byte, voice bool) (Policy, error) {
 		return p, fmt.Errorf("policy: %w", err)
 	}
 	return p, p.Validate(voice)
+}
+
+// policyCache keeps policies parsed: every reply and send reads its
+// campaign's policy, and a campaign has one.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]Policy
+}
+
+// policy parses a stored campaign policy (voice allowed), from the cache
+// when it has been seen before.
+func (e *Engine) policy(b []byte) (Policy, error) {
+	c := &e.policies
+	c.mu.Lock()
+	p, ok := c.m[string(b)]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := ParsePolicy(b, true)
+	if err != nil {
+		return p, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 1000 {
+		c.m = map[string]Policy{}
+	}
+	c.m[string(b)] = p
+	c.mu.Unlock()
+	return p, nil
 }
 
 // Validate checks the policy; voice says whether calls can be placed.

@@ -181,7 +181,7 @@ func (e *Engine) converse(ctx context.Context, r store.Reply, j store.Journey, i
 		}
 	} else {
 		r.JourneyState = "conversing"
-		pol, err := ParsePolicy(j.Policy, true)
+		pol, err := e.policy(j.Policy)
 		if err != nil {
 			return r, err
 		}

@@ -132,7 +132,7 @@ func (e *Engine) ready(ctx context.Context, w store.Work) (bool, error) {
 // saw the ledger as it was then, so a team contact recorded since puts the
 // attempt back to the same time planning would have chosen.
 func (e *Engine) notHeldOff(ctx context.Context, w store.Work, win window.Window) (bool, error) {
-	pol, err := ParsePolicy(w.Policy, true)
+	pol, err := e.policy(w.Policy)
 	if err != nil {
 		return false, fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
@@ -160,7 +160,7 @@ func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
 	if err != nil {
 		return err
 	}
-	pol, err := ParsePolicy(w.Policy, true)
+	pol, err := e.policy(w.Policy)
 	if err != nil {
 		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
@@ -304,7 +304,7 @@ func (e *Engine) giveUp(ctx context.Context, w store.Work, code int, msg string)
 	if err := e.store.FailAttempt(ctx, w.AttemptID, "failed", code, msg); err != nil {
 		return err
 	}
-	pol, err := ParsePolicy(w.Policy, true)
+	pol, err := e.policy(w.Policy)
 	if err != nil {
 		return err
 	}

@@ -53,8 +53,10 @@ const journeyFrom = `FROM campaign_patients cp
 
 // fields are the scan targets of journeyColumns, in order.
 func (j *Journey) fields() []any {
+	// JSON columns are scanned as bytes: into a json.RawMessage pgx would
+	// run the JSON decoder over them only to copy them.
 	return []any{&j.CampaignID, &j.PatientID, &j.CampaignState, &j.State, &j.Step, &j.Channel, &j.ContactNumber,
-		&j.Conversation, &j.WaitUntil, &j.QuestionnaireID, &j.Policy, &j.Window, &j.Sender, &j.ProgrammeName,
+		(*[]byte)(&j.Conversation), &j.WaitUntil, &j.QuestionnaireID, (*[]byte)(&j.Policy), (*[]byte)(&j.Window), &j.Sender, &j.ProgrammeName,
 		&j.TeamPhone, &j.GivenName, &j.PracticeName, &j.PracticePhone, &j.Language, &j.Mobile, &j.MobileKind,
 		&j.Landline, &j.LandlineKind, &j.PreferredChannel, &j.OptedOut}
 }
