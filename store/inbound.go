@@ -119,33 +119,50 @@ func (s *Store) HandleInboundBatch(ctx context.Context, ins []Inbound, decide fu
 	if len(ins) == 0 {
 		return nil, nil
 	}
-	sids, froms, tos, bodies := make([]string, len(ins)), make([]string, len(ins)), make([]string, len(ins)), make([]string, len(ins))
-	bySID, byFrom := make(map[string]int, len(ins)), make(map[string]int, len(ins))
-	for i, in := range ins {
-		if _, dup := bySID[in.SID]; dup {
-			return nil, fmt.Errorf("message %s twice: %w", in.SID, ErrInvalidBatch)
-		}
-		if _, dup := byFrom[in.From]; dup {
-			return nil, fmt.Errorf("two messages from one number: %w", ErrInvalidBatch)
-		}
-		bySID[in.SID], byFrom[in.From] = i, i
-		sids[i], froms[i], tos[i], bodies[i] = in.SID, in.From, in.To, in.Body
+	b := newInboundBatch(ins)
+	if b.err != nil {
+		return nil, b.err
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("inbound: %w", err)
-	}
-	defer conn.Release()
-	committed := false
-	defer func() {
-		if !committed {
-			// A failed transaction must not go back to the pool open.
-			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-				conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
-			}
-		}
-	}()
+	var res []InboundResult
+	err := s.pipelined(ctx, func(conn *pgxpool.Conn) (bool, error) {
+		var err error
+		res, err = b.run(ctx, conn, decide)
+		return err == nil, err
+	})
+	return res, err
+}
 
+// inboundBatch is a batch of inbound messages as columns.
+type inboundBatch struct {
+	ins                      []Inbound
+	sids, froms, tos, bodies []string
+	bySID                    map[string]int
+	err                      error
+}
+
+func newInboundBatch(ins []Inbound) *inboundBatch {
+	n := len(ins)
+	b := &inboundBatch{ins: ins, sids: make([]string, n), froms: make([]string, n), tos: make([]string, n),
+		bodies: make([]string, n), bySID: make(map[string]int, n)}
+	byFrom := make(map[string]bool, n)
+	for i, in := range ins {
+		if _, dup := b.bySID[in.SID]; dup {
+			b.err = fmt.Errorf("message %s twice: %w", in.SID, ErrInvalidBatch)
+			return b
+		}
+		if byFrom[in.From] {
+			b.err = fmt.Errorf("two messages from one number: %w", ErrInvalidBatch)
+			return b
+		}
+		b.bySID[in.SID], byFrom[in.From] = i, true
+		b.sids[i], b.froms[i], b.tos[i], b.bodies[i] = in.SID, in.From, in.To, in.Body
+	}
+	return b
+}
+
+// run handles the batch on conn, from BEGIN to COMMIT.
+func (ib *inboundBatch) run(ctx context.Context, conn *pgxpool.Conn, decide func(i int, tx *InboundTx) (Reply, error)) ([]InboundResult, error) {
+	ins, sids, froms, bySID := ib.ins, ib.sids, ib.froms, ib.bySID
 	// Conversations are looked up (and locked) in number order.
 	order := make([]int, len(ins))
 	for i := range order {
@@ -168,7 +185,7 @@ func (s *Store) HandleInboundBatch(ctx context.Context, ins []Inbound, decide fu
 	b.Queue(`INSERT INTO messages (direction, provider_sid, from_number, to_number, body, kind)
 		SELECT 'in', m.sid, m.f, m.t, m.b, 'received' FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS m(sid, f, t, b)
 		ORDER BY m.sid
-		ON CONFLICT (provider_sid) DO NOTHING RETURNING id, provider_sid`, sids, froms, tos, bodies)
+		ON CONFLICT (provider_sid) DO NOTHING RETURNING id, provider_sid`, sids, froms, ib.tos, ib.bodies)
 	b.Queue(openConversationsSQL, sorted)
 	br := conn.SendBatch(ctx, b)
 	txs := make([]*InboundTx, len(ins))
@@ -176,7 +193,7 @@ func (s *Store) HandleInboundBatch(ctx context.Context, ins []Inbound, decide fu
 		txs[i] = &InboundTx{q: conn}
 	}
 	prev := make([]*string, len(ins))
-	err = func() error {
+	err := func() error {
 		for range 2 {
 			if _, err := br.Exec(); err != nil {
 				return err
@@ -257,7 +274,6 @@ func (s *Store) HandleInboundBatch(ctx context.Context, ins []Inbound, decide fu
 	if err := w.commit(ctx, conn); err != nil {
 		return nil, fmt.Errorf("inbound: %w", err)
 	}
-	committed = true
 	return res, nil
 }
 

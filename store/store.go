@@ -87,6 +87,27 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
+// pipelined runs a transaction whose statements fn sends in batches on
+// one connection, BEGIN in its first batch and COMMIT in its last, so a
+// webhook that a caller waits on pays two round trips rather than one per
+// statement. fn reports whether it committed; if it did not, or failed,
+// the transaction is rolled back (or the connection dropped) so it never
+// goes back to the pool open.
+func (s *Store) pipelined(ctx context.Context, fn func(conn *pgxpool.Conn) (committed bool, err error)) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	committed, err := fn(conn)
+	if !committed {
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck
+		}
+	}
+	return err
+}
+
 // safeURL drops the password from a connection URL for error messages.
 func safeURL(raw string) string {
 	cfg, err := pgx.ParseConfig(raw)

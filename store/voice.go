@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // CallDialog is a call's place in its dialog and what the dialog needs to
@@ -68,17 +69,17 @@ type CallStep struct {
 // is returned and replayed is true. A step that is not the next one (a
 // stale or out-of-order request) replays the latest answer.
 func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(CallDialog) (CallChange, error)) (twiml string, replayed bool, err error) {
-	err = s.tx(ctx, func(tx pgx.Tx) error {
+	// The caller is waiting on the line: two round trips, one to open the
+	// transaction and load the locked dialog, one to write and commit.
+	err = s.pipelined(ctx, func(conn *pgxpool.Conn) (bool, error) {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
 		if st.Seq == 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO calls (call_sid, attempt_id, campaign_id, patient_id, answered_by)
+			b.Queue(`INSERT INTO calls (call_sid, attempt_id, campaign_id, patient_id, answered_by)
 				SELECT $1, a.id, a.campaign_id, a.patient_id, $3 FROM attempts a WHERE a.id = $2 AND a.channel = 'voice'
-				ON CONFLICT (call_sid) DO NOTHING`, st.SID, st.AttemptID, st.AnsweredBy); err != nil {
-				return fmt.Errorf("create call: %w", err)
-			}
+				ON CONFLICT (call_sid) DO NOTHING`, st.SID, st.AttemptID, st.AnsweredBy)
 		}
-		var d CallDialog
-		var prev *string
-		err := tx.QueryRow(ctx, `SELECT k.call_sid, k.attempt_id, k.campaign_id, k.patient_id, k.phase, k.seq, k.no_input,
+		b.Queue(`SELECT k.call_sid, k.attempt_id, k.campaign_id, k.patient_id, k.phase, k.seq, k.no_input,
 				k.answered_by, cp.state, cp.conversation, c.questionnaire_id, c.sender, c.voice_sender, c.programme_name,
 				c.team_phone, p.given_name, coalesce(pr.name, ''), coalesce(pr.phone, ''), p.language, cs.twiml
 			FROM calls k
@@ -88,33 +89,54 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 			LEFT JOIN practices pr ON pr.code = p.gp_practice_code
 			LEFT JOIN call_steps cs ON cs.call_sid = k.call_sid AND cs.seq = $3
 			WHERE k.call_sid = $1 AND k.attempt_id = $2
-			FOR UPDATE OF k`, st.SID, st.AttemptID, st.Seq).Scan(&d.CallSID, &d.AttemptID, &d.CampaignID, &d.PatientID,
-			&d.Phase, &d.Seq, &d.NoInput, &d.AnsweredBy, &d.JourneyState, &d.Conversation, &d.QuestionnaireID, &d.Sender,
-			&d.VoiceSender, &d.ProgrammeName, &d.TeamPhone, &d.GivenName, &d.PracticeName, &d.PracticePhone, &d.Language, &prev)
+			FOR UPDATE OF k`, st.SID, st.AttemptID, st.Seq)
+		var d CallDialog
+		var prev *string
+		br := conn.SendBatch(ctx, b)
+		err := func() error {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			if st.Seq == 0 {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("create call: %w", err)
+				}
+			}
+			return br.QueryRow().Scan(&d.CallSID, &d.AttemptID, &d.CampaignID, &d.PatientID,
+				&d.Phase, &d.Seq, &d.NoInput, &d.AnsweredBy, &d.JourneyState, &d.Conversation, &d.QuestionnaireID, &d.Sender,
+				&d.VoiceSender, &d.ProgrammeName, &d.TeamPhone, &d.GivenName, &d.PracticeName, &d.PracticePhone, &d.Language, &prev)
+		}()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("call %s of attempt %d: %w", st.SID, st.AttemptID, ErrNotFound)
+			return false, fmt.Errorf("call %s of attempt %d: %w", st.SID, st.AttemptID, ErrNotFound)
 		}
 		if err != nil {
-			return fmt.Errorf("load call %s: %w", st.SID, err)
+			return false, fmt.Errorf("load call %s: %w", st.SID, err)
 		}
-		if prev != nil {
-			twiml, replayed = *prev, true
-			return nil
-		}
-		if st.Seq != d.Seq+1 {
+		if prev != nil || st.Seq != d.Seq+1 {
+			// A repeat, or a stale or out-of-order request: answer as last
+			// time and change nothing.
 			replayed = true
-			err := tx.QueryRow(ctx, `SELECT twiml FROM call_steps WHERE call_sid = $1 ORDER BY seq DESC LIMIT 1`, st.SID).Scan(&twiml)
-			if err != nil {
-				return fmt.Errorf("call %s step %d after %d: %w", st.SID, st.Seq, d.Seq, ErrStateConflict)
+			if prev != nil {
+				twiml = *prev
+			} else if err := conn.QueryRow(ctx, `SELECT twiml FROM call_steps WHERE call_sid = $1 ORDER BY seq DESC LIMIT 1`,
+				st.SID).Scan(&twiml); err != nil {
+				return false, fmt.Errorf("call %s step %d after %d: %w", st.SID, st.Seq, d.Seq, ErrStateConflict)
 			}
-			return nil
+			if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+				return false, err
+			}
+			return true, nil
 		}
 		ch, err := decide(d)
 		if err != nil {
-			return err
+			return false, err
 		}
 		twiml = ch.TwiML
-		return applyCallChange(ctx, tx, d, st, ch)
+		err = applyCallChange(ctx, conn, d, st, ch)
+		return err == nil, err
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("voice webhook: %w", err)
@@ -122,9 +144,9 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 	return twiml, replayed, nil
 }
 
-// applyCallChange writes a step in one round trip (a batch in the
-// step's transaction): the caller is waiting on the line.
-func applyCallChange(ctx context.Context, tx pgx.Tx, d CallDialog, st CallStep, ch CallChange) error {
+// applyCallChange writes a step and commits, in one round trip: the
+// caller is waiting on the line.
+func applyCallChange(ctx context.Context, conn *pgxpool.Conn, d CallDialog, st CallStep, ch CallChange) error {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO call_steps (call_sid, seq, input, twiml) VALUES ($1, $2, $3, $4)`, st.SID, st.Seq, st.Input, ch.TwiML)
 	b.Queue(`UPDATE calls SET seq = $2, phase = $3, no_input = $4,
@@ -154,7 +176,8 @@ func applyCallChange(ctx context.Context, tx pgx.Tx, d CallDialog, st CallStep, 
 		b.Queue(`UPDATE attempts SET state = 'cancelled', status_at = now()
 			WHERE campaign_id = $1 AND patient_id = $2 AND state IN ('planned', 'queued', 'retry')`, d.CampaignID, d.PatientID)
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("call %s step %d: %w", st.SID, st.Seq, err)
 	}
 	return nil
