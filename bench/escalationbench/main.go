@@ -26,6 +26,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -53,8 +54,18 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long replies arrive (alert)")
 	open := flag.Int("open", 10_000, "open escalations (inbox)")
 	requests := flag.Int("requests", 200, "inbox page requests per user (inbox)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run")
 	flag.Parse()
 	ctx := context.Background()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "escalationbench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f) //nolint:errcheck
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	if *mode == "alert" || *mode == "all" {
 		err = benchAlert(ctx, *rate, *duration)
