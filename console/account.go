@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/store"
 )
 
@@ -129,6 +130,6 @@ func (c *Console) userAction(ctx *gin.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	c.svc.Audit(rctx, v.actor, "user."+action, "user", id, map[string]any{"name": truncate(u.Name, 64), "sessions_ended": ended})
+	c.svc.Audit(rctx, v.actor, "user."+action, "user", id, map[string]any{"name": clip.Text(u.Name, 64), "sessions_ended": ended})
 	ctx.Redirect(http.StatusSeeOther, "/console/admin/users?done=user-"+action+"d")
 }

@@ -38,6 +38,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
 )
@@ -377,7 +378,7 @@ func (c *Console) login(ctx *gin.Context) {
 	remote := ctx.ClientIP()
 	if err != nil || !match || u.Disabled {
 		c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "anonymous", RemoteAddr: remote}, "login.failed", "user", 0,
-			map[string]any{"name": truncate(name, 64)})
+			map[string]any{"name": clip.Text(name, 64)})
 		if !c.countFailure(ctx, name) {
 			c.loginRefused(ctx, http.StatusUnauthorized, "The user name or password is not right.")
 		}
@@ -623,11 +624,4 @@ func (c *Console) audit(ctx *gin.Context) {
 		d.Next = entries[len(entries)-1].ID
 	}
 	c.render(ctx, http.StatusOK, "audit", page{Title: "Audit log", Data: d})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

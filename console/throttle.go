@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/internal/clip"
 )
 
 // Log-in throttling: failed log-ins are counted per user name and per
@@ -154,7 +155,7 @@ func (c *Console) refuseIf(ctx *gin.Context, name string, check func(context.Con
 		return false
 	}
 	c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "anonymous", RemoteAddr: ctx.ClientIP()}, "login.throttled", "user", 0,
-		map[string]any{"name": truncate(name, 64), "locked": scope, "retry_after_seconds": int(wait.Seconds())})
+		map[string]any{"name": clip.Text(name, 64), "locked": scope, "retry_after_seconds": int(wait.Seconds())})
 	ctx.Header("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
 	c.loginRefused(ctx, http.StatusTooManyRequests, "Too many attempts. Try again in "+minutes(wait)+".")
 	return true

@@ -19,6 +19,7 @@ import (
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/store"
 )
 
@@ -141,7 +142,7 @@ func (s *Service) settle(ctx context.Context, group []store.Alert, ref string, e
 	alertsFailed.WithLabelValues(group[0].Channel).Inc()
 	s.logger.Error("alert not delivered", "channel", group[0].Channel, "team", group[0].Team, "alerts", ids,
 		"tries", tries, "final", retry.IsZero(), "error", err)
-	if err := s.store.AlertsFailed(ctx, ids, truncate(err.Error(), 500), retry); err != nil {
+	if err := s.store.AlertsFailed(ctx, ids, clip.Text(err.Error(), 500), retry); err != nil {
 		s.logger.Error("alert failure not recorded", "alerts", ids, "error", err)
 	}
 }
@@ -256,11 +257,4 @@ func (s *Service) postWebhook(group []store.Alert) (string, error) {
 		return "", fmt.Errorf("webhook: team system answered %s", resp.Status)
 	}
 	return id, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

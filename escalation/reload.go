@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/protectnow/protect/internal/clip"
 )
 
 // RoutingPollEvery is how often WatchRouting looks at the routing file's
@@ -27,7 +29,7 @@ func (s *Service) ReloadRouting(ctx context.Context, path string) error {
 	r, sum, err := s.checkRoutingFile(ctx, path)
 	if err != nil {
 		s.logger.Error("routing file NOT reloaded: keeping the routing in use", "file", path, "error", err)
-		s.audit(ctx, sys, "routing.reload_failed", "routing", 0, nil, map[string]any{"file": path, "error": truncate(err.Error(), 2000)})
+		s.audit(ctx, sys, "routing.reload_failed", "routing", 0, nil, map[string]any{"file": path, "error": clip.Text(err.Error(), 2000)})
 		return err
 	}
 	old := s.Routing()

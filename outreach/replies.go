@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/twilio/twilio-go/twiml"
 
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/store"
 )
@@ -35,7 +35,9 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 // that arrive at the same time, see replybatch.go). A repeated webhook
 // (same MessageSid) is acted on once and answered with the same TwiML.
 func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, error) {
-	in.Body = storableBody(in.Body)
+	// A body PostgreSQL could not store (invalid UTF-8, NUL bytes) is kept
+	// for a person rather than failing every retry of the webhook.
+	in.Body = clip.Text(in.Body, maxStoredBody)
 	res, err := e.handleReply(ctx, in)
 	if err != nil {
 		return "", err
@@ -54,23 +56,6 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 	}
 	repliesHandled.WithLabelValues(res.Reply.Kind).Inc()
 	return res.TwiML, nil
-}
-
-// storableBody makes a message body PostgreSQL can store as text, so a
-// malformed one is kept (and read by a person) rather than failing every
-// retry: invalid UTF-8 and NUL bytes become U+FFFD, and a body longer than
-// maxStoredBody is cut at a character boundary.
-func storableBody(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	if len(s) > maxStoredBody {
-		cut := maxStoredBody
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return s
 }
 
 // decide works out what an inbound message means and what to answer.

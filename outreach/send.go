@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/redact"
 	"github.com/protectnow/protect/store"
@@ -286,13 +287,13 @@ func (e *Engine) sendFailed(ctx context.Context, w store.Work, pol Policy, err e
 		return e.moveOn(ctx, w.CampaignID, w.PatientID, w.Step, pol)
 	case twilioapi.Temporary(err) && w.Tries < maxTries:
 		backoff := time.Duration(1<<min(w.Tries, 8)) * time.Second
-		if err := e.store.MarkRetry(ctx, w.AttemptID, backoff, code, truncate(err.Error(), 300)); err != nil {
+		if err := e.store.MarkRetry(ctx, w.AttemptID, backoff, code, clip.Text(err.Error(), 300)); err != nil {
 			return err
 		}
 		sendErrors.WithLabelValues("temporary").Inc()
 		return fmt.Errorf("temporary send failure (status %d): %w", status, err)
 	default:
-		return e.giveUp(ctx, w, code, truncate(err.Error(), 300))
+		return e.giveUp(ctx, w, code, clip.Text(err.Error(), 300))
 	}
 }
 
@@ -376,11 +377,4 @@ var stateRank = map[string]int{
 	"planned": 0, "queued": 1, "sending": 2, "retry": 2, "sent": 3,
 	"delivered": 4, "undelivered": 4, "failed": 4, "cancelled": 5,
 	"answered": 6, "unanswered": 6, "completed": 6,
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

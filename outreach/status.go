@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/twilioapi"
 )
@@ -29,7 +30,7 @@ var ErrUnknownAttempt = errors.New("unknown attempt")
 func (e *Engine) HandleStatus(ctx context.Context, cb StatusCallback) error {
 	code, _ := strconv.Atoi(cb.ErrorCode)
 	st, err := e.store.ApplyStatus(ctx, store.AttemptStatus{AttemptID: cb.AttemptID, SID: cb.SID, Status: cb.Status,
-		State: attemptState(cb.Status), ErrorCode: code, ErrorMsg: truncate(cb.ErrorMsg, 300)}, stateRank)
+		State: attemptState(cb.Status), ErrorCode: code, ErrorMsg: clip.Text(cb.ErrorMsg, 300)}, stateRank)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w %d", ErrUnknownAttempt, cb.AttemptID)
 	}
