@@ -48,6 +48,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = 16
 	}
+	// A few connections stay open through quiet hours so that the first
+	// webhooks of a burst (a caller waiting on the line) do not wait for
+	// a PostgreSQL backend to start; pool_min_conns overrides it.
+	if !strings.Contains(url, "pool_min_conns") {
+		cfg.MinConns = min(4, cfg.MaxConns)
+	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -86,6 +86,7 @@ type call struct {
 
 type sample struct {
 	kind string
+	at   time.Duration // when the request was due, from the start of the run
 	lat  time.Duration
 	err  bool
 }
@@ -150,13 +151,14 @@ func run(rate int, duration time.Duration, dup float64) error {
 		started++
 		return request{call: c, kind: "answer"}, true
 	}
+	start := time.Now()
 	send := func(r request, due time.Time) {
 		defer wg.Done()
 		form, path := r.form(public)
 		twice := rand.Float64() < dup
 		for i := 0; i < 1+btoi(twice); i++ {
 			lat, err := post(client, public+path, form)
-			s := sample{kind: r.kind, lat: time.Since(due), err: err != nil}
+			s := sample{kind: r.kind, at: due.Sub(start), lat: time.Since(due), err: err != nil}
 			if i == 1 {
 				s.kind = r.kind + " (repeat)"
 				s.lat = lat
@@ -173,7 +175,6 @@ func run(rate int, duration time.Duration, dup float64) error {
 		}
 	}
 	interval := time.Second / time.Duration(rate)
-	start := time.Now()
 	end := start.Add(duration)
 	overloaded := false
 	for i := 0; ; i++ {
@@ -347,4 +348,29 @@ func report(samples []sample, elapsed time.Duration) {
 		line(k, by[k])
 	}
 	line("all", all)
+
+	// Where in the run the slow requests fell: a cluster in the first
+	// second is warm-up (connections being opened), a steady trickle is
+	// the server, isolated bursts are stalls (GC, checkpoints, the OS).
+	slow := map[int]int{}
+	for _, s := range samples {
+		if s.lat > slowAfter {
+			slow[int(s.at/time.Second)]++
+		}
+	}
+	if len(slow) > 0 {
+		secs := make([]int, 0, len(slow))
+		for k := range slow {
+			secs = append(secs, k)
+		}
+		slices.Sort(secs)
+		fmt.Printf("over %s, by second of the run:", slowAfter)
+		for _, k := range secs {
+			fmt.Printf(" %ds:%d", k, slow[k])
+		}
+		fmt.Println()
+	}
 }
+
+// slowAfter is the latency the report counts as slow: the target.
+const slowAfter = 20 * time.Millisecond
