@@ -46,9 +46,14 @@ type Config struct {
 	SandboxAddr string
 	// RoutingFile is the escalation routing file; empty: the built-in one.
 	RoutingFile string
-	// Voice and VoiceLanguage are how automated calls speak.
+	// Voice and VoiceLanguage are the voice that speaks English on
+	// automated calls; Voices adds or replaces the voices of other
+	// languages (the IVR has built-in ones for the languages Amazon Polly
+	// speaks); VoiceRate is the speaking rate.
 	Voice         string
 	VoiceLanguage string
+	Voices        map[string]Voice
+	VoiceRate     string
 	// CallsPerNumber caps the calls in progress per caller number.
 	CallsPerNumber int
 	// TemplateTestSender sends comms leads' template tests (a number or a
@@ -59,6 +64,9 @@ type Config struct {
 	// template editor warns.
 	SMSMaxFragments int
 }
+
+// Voice is a Twilio voice and the language tag it speaks.
+type Voice struct{ Name, Language string }
 
 // Sandbox reports whether no Twilio credentials are set, in which case the
 // gateway talks to its built-in Twilio sandbox.
@@ -93,8 +101,10 @@ var Vars = []Var{
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
 	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
 	{"PROTECT_ROUTING_FILE", "", "Escalation routing file (teams, rules, SLAs, alerts; see deploy/routing.example.yaml). Empty: the built-in routing."},
-	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice automated calls speak with (for example Polly.Amy or alice)."},
-	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language of automated calls."},
+	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice that speaks English on automated calls (for example Polly.Amy or alice)."},
+	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language tag of that English voice."},
+	{"PROTECT_VOICES", "", "Voices of other languages, as `cy=Polly.Gwyneth/cy-GB,pl=Polly.Ewa/pl-PL`; built in: cy, pl, pt, ro, es, fr, tr (Amazon Polly). A patient whose language has no voice hears English."},
+	{"PROTECT_VOICE_RATE", "90%", "Speaking rate of calls: x-slow, slow, medium (normal) or 20%-200% of normal; Polly and Google voices only."},
 	{"PROTECT_CALLS_PER_NUMBER", "10", "Calls in progress at once per caller number, across all workers (1-1000)."},
 	{"PROTECT_TEMPLATE_TEST_SENDER", "", "Twilio number (E.164) or messaging service SID (MG...) that sends template tests to comms leads' phones; empty turns tests off (the sandbox uses +447700900999)."},
 	{"PROTECT_SMS_MAX_FRAGMENTS", "2", "SMS parts above which the template editor warns (1-10)."},
@@ -136,6 +146,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		RoutingFile:      get("PROTECT_ROUTING_FILE"),
 		Voice:            get("PROTECT_VOICE"),
 		VoiceLanguage:    get("PROTECT_VOICE_LANGUAGE"),
+		VoiceRate:        get("PROTECT_VOICE_RATE"),
 
 		TemplateTestSender: get("PROTECT_TEMPLATE_TEST_SENDER"),
 	}
@@ -208,6 +219,14 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	} else {
 		c.SMSMaxFragments = n
 	}
+	if !validRate(c.VoiceRate) {
+		bad("PROTECT_VOICE_RATE", "x-slow, slow, medium, fast, x-fast or a percentage from 20% to 200%", c.VoiceRate)
+	}
+	if v, err := parseVoices(get("PROTECT_VOICES")); err != nil {
+		bad("PROTECT_VOICES", "language=Voice/tag pairs separated by commas, such as cy=Polly.Gwyneth/cy-GB", err.Error())
+	} else {
+		c.Voices = v
+	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")
 	}
@@ -220,6 +239,38 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// validRate reports whether rate is an SSML prosody rate.
+func validRate(rate string) bool {
+	switch rate {
+	case "x-slow", "slow", "medium", "fast", "x-fast":
+		return true
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rate, "%"))
+	return strings.HasSuffix(rate, "%") && err == nil && n >= 20 && n <= 200
+}
+
+// parseVoices parses "cy=Polly.Gwyneth/cy-GB,pl=Polly.Ewa/pl-PL".
+func parseVoices(s string) (map[string]Voice, error) {
+	out := map[string]Voice{}
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		lang, spec, ok := strings.Cut(item, "=")
+		name, tag, ok2 := strings.Cut(spec, "/")
+		lang, name, tag = strings.TrimSpace(lang), strings.TrimSpace(name), strings.TrimSpace(tag)
+		if !ok || !ok2 || len(lang) != 2 || lang != strings.ToLower(lang) || name == "" || tag == "" {
+			return nil, fmt.Errorf("%q", item)
+		}
+		if _, dup := out[lang]; dup {
+			return nil, fmt.Errorf("%q: %s twice", item, lang)
+		}
+		out[lang] = Voice{Name: name, Language: tag}
+	}
+	return out, nil
 }
 
 // AccountSID returns the Twilio account in use: the configured one, or the

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -23,6 +24,28 @@ func TestDefaultsWork(t *testing.T) {
 	}
 }
 
+func TestVoices(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		rate string
+		want map[string]Voice
+	}{
+		{nil, "90%", map[string]Voice{}},
+		{map[string]string{"PROTECT_VOICE_RATE": "slow", "PROTECT_VOICES": " cy=Google.cy-GB-Standard-A/cy-GB , pl=Polly.Maja/pl-PL,"}, "slow",
+			map[string]Voice{"cy": {"Google.cy-GB-Standard-A", "cy-GB"}, "pl": {"Polly.Maja", "pl-PL"}}},
+		{map[string]string{"PROTECT_VOICE_RATE": "200%"}, "200%", map[string]Voice{}},
+	}
+	for _, tt := range tests {
+		c, err := FromLookup(lookup(tt.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if c.VoiceRate != tt.rate || !maps.Equal(c.Voices, tt.want) || c.Voice != "Polly.Amy" || c.VoiceLanguage != "en-GB" {
+			t.Errorf("%v: rate %q voices %v (English %s %s)", tt.env, c.VoiceRate, c.Voices, c.Voice, c.VoiceLanguage)
+		}
+	}
+}
+
 func TestErrorsNameTheVariable(t *testing.T) {
 	tests := []struct {
 		env  map[string]string
@@ -39,6 +62,11 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PROTECT_LOG_LEVEL": "loud"}, "PROTECT_LOG_LEVEL"},
 		{map[string]string{"PROTECT_ALLOW_TEST_NUMBERS": "maybe"}, "PROTECT_ALLOW_TEST_NUMBERS"},
 		{map[string]string{"PROTECT_SESSION_KEY": "short"}, "PROTECT_SESSION_KEY"},
+		{map[string]string{"PROTECT_VOICE_RATE": "15%"}, "PROTECT_VOICE_RATE"},
+		{map[string]string{"PROTECT_VOICE_RATE": "slowly"}, "PROTECT_VOICE_RATE"},
+		{map[string]string{"PROTECT_VOICES": "welsh=Polly.Gwyneth/cy-GB"}, "PROTECT_VOICES"},
+		{map[string]string{"PROTECT_VOICES": "cy=Polly.Gwyneth"}, "PROTECT_VOICES"},
+		{map[string]string{"PROTECT_VOICES": "cy=A/cy-GB,cy=B/cy-GB"}, "PROTECT_VOICES"},
 	}
 	for _, tt := range tests {
 		_, err := FromLookup(lookup(tt.env))

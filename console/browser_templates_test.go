@@ -155,7 +155,7 @@ func TestBrowserTemplateEditApproveReachesSandbox(t *testing.T) {
 	// the new wording.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		b, err := g.Texts.Body(context.Background(), "sms", "wellbeing.intro", "en")
+		b, _, err := g.Texts.Body(context.Background(), "sms", "wellbeing.intro", "en")
 		if err == nil && strings.Contains(b, "We're checking") {
 			break
 		}

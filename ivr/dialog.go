@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/store"
 )
@@ -40,12 +41,12 @@ type turn struct {
 	dialStatus string
 }
 
-// dialog decides one step of a call. say renders template keys into one
-// text in the patient's language with their values.
+// dialog decides one step of a call. say renders template keys into what
+// to say, in the patient's language where it has wording, with their values.
 type dialog struct {
 	qn        *questionnaire.Questionnaire
 	sp        Speech
-	say       func(keys ...string) (string, error)
+	say       func(keys ...string) ([]outreach.Spoken, error)
 	gatherURL string // action of the next Gather
 	dialURL   string // action of a Dial
 	teamPhone string // E.164, or "" when the campaign has none

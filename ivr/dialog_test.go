@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/store"
 )
@@ -49,12 +50,21 @@ type shape struct {
 }
 
 // fakeSay renders keys as "[key]" so tests see which texts were said.
-func fakeSay(keys ...string) (string, error) {
+func fakeSay(keys ...string) ([]outreach.Spoken, error) {
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString("[" + k + "]")
 	}
-	return b.String(), nil
+	return []outreach.Spoken{{Text: b.String(), Language: "en"}}, nil
+}
+
+// spoken is what a Say says: its text, or the text of the one prosody
+// element that sets the speaking rate.
+func (n node) spoken() (text, rate string) {
+	if len(n.Children) == 1 && n.Children[0].XMLName.Local == "prosody" {
+		return n.Children[0].Text, n.Children[0].attr("rate")
+	}
+	return n.Text, ""
 }
 
 func keysOf(s string) []string {
@@ -70,9 +80,10 @@ func check(t *testing.T, doc string, want shape) []node {
 	var sayCheck func(n node)
 	sayCheck = func(n node) {
 		if n.XMLName.Local == "Say" {
-			said = append(said, keysOf(n.Text))
-			if n.attr("voice") != "Polly.Amy" || n.attr("language") != "en-GB" {
-				t.Errorf("Say without the configured voice and language: %v", n.Attrs)
+			text, rate := n.spoken()
+			said = append(said, keysOf(text))
+			if n.attr("voice") != "Polly.Amy" || n.attr("language") != "en-GB" || rate != DefaultRate {
+				t.Errorf("Say without the configured voice, language and rate: %v %q", n.Attrs, rate)
 			}
 		}
 		for _, c := range n.Children {

@@ -243,10 +243,14 @@ func (v *IVR) dialogFor(ctx context.Context, d store.CallDialog) (*dialog, error
 		team = d.PracticePhone
 	}
 	from := callerNumber(store.Work{VoiceSender: d.VoiceSender, Sender: d.Sender})
+	lang := d.Language
+	if !v.o.Speech.speaks(lang) {
+		lang = "en"
+	}
 	return &dialog{
 		qn: qn, sp: v.o.Speech,
-		say: func(keys ...string) (string, error) {
-			return v.o.Engine.VoiceText(ctx, d.Language, vals, keys...)
+		say: func(keys ...string) ([]outreach.Spoken, error) {
+			return v.o.Engine.VoiceText(ctx, d.CampaignID, lang, vals, keys...)
 		},
 		gatherURL: v.url("gather", d.AttemptID, d.Seq+2),
 		dialURL:   v.url("dial", d.AttemptID, d.Seq+2),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,9 @@ type Options struct {
 	// ReplyBatch is the most inbound SMS handled in one transaction;
 	// default DefaultReplyBatch, 1 handles each alone.
 	ReplyBatch int
+	// Voice lets campaigns call, for an engine that does not place calls
+	// itself (the CLI) while the gateway's IVR does; SetCaller sets it.
+	Voice bool
 }
 
 // New builds an engine.
@@ -80,7 +84,7 @@ func New(o Options) *Engine {
 	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
 		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded,
-		replies: newReplyQueue(o.ReplyBatch)}
+		replies: newReplyQueue(o.ReplyBatch), voice: o.Voice}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never
@@ -113,7 +117,7 @@ func (e *Engine) SaveQuestionnaire(ctx context.Context, filename string, data []
 
 func (e *Engine) templateExists(ctx context.Context) func(string) bool {
 	return func(key string) bool {
-		_, err := e.rend.texts.Body(ctx, SMS, key, "en")
+		_, _, err := e.rend.texts.Body(ctx, SMS, key, "en")
 		return err == nil
 	}
 }
@@ -148,8 +152,14 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 	if spec.Name == "" {
 		errs = append(errs, errors.New("name: required"))
 	}
-	if spec.Sender == "" {
+	switch {
+	case spec.Sender == "":
 		errs = append(errs, errors.New("sender: required (a Twilio number in E.164 or a messaging service SID MG...)"))
+	case !isE164(spec.Sender) && !isServiceSID(spec.Sender):
+		errs = append(errs, fmt.Errorf("sender: expected a Twilio number in E.164 (+44...) or a messaging service SID (MG and 32 characters), got %q", spec.Sender))
+	}
+	if spec.VoiceSender != "" && !isE164(spec.VoiceSender) {
+		errs = append(errs, fmt.Errorf("voice_sender: expected a Twilio number in E.164 (+44...), got %q", spec.VoiceSender))
 	}
 	if spec.Pace <= 0 || spec.Pace > 1000 {
 		errs = append(errs, fmt.Errorf("pace: expected messages per second between 0 and 1000, got %v", spec.Pace))
@@ -167,6 +177,12 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 		if pol, err = ParsePolicy(spec.Policy, e.voice); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// A messaging service sends SMS but cannot place calls: a policy that
+	// calls needs a number to call from, found now rather than at the
+	// first call.
+	if pol.hasVoice() && spec.VoiceSender == "" && isServiceSID(spec.Sender) {
+		errs = append(errs, errors.New("voice_sender: required when the sender is a messaging service and the attempt policy places calls (a Twilio number in E.164)"))
 	}
 	cohort, err := e.store.CohortByName(ctx, spec.Cohort)
 	if err != nil {
@@ -300,4 +316,31 @@ func (e *Engine) audit(ctx context.Context, actor, action string, campaignID int
 	if err != nil {
 		e.logger.Error("audit failed", "action", action, "error", err)
 	}
+}
+
+// isE164 reports whether s looks like an E.164 number: + and 8 to 15
+// digits.
+func isE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isServiceSID reports whether s is a Twilio messaging service SID.
+func isServiceSID(s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, "MG") {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -187,7 +187,7 @@ func (e *Engine) reply(ctx context.Context, r store.Reply, j store.Journey, know
 	vals := patientValues(j.GivenName, j.PracticeName, j.PracticePhone, j.ProgrammeName, j.TeamPhone)
 	var bodies []string
 	for _, k := range step.Advice {
-		s, err := e.rend.render(ctx, SMS, lang, []string{k}, vals)
+		s, err := e.rend.render(ctx, lang, []string{k}, vals)
 		if err != nil {
 			return r, err
 		}
@@ -200,7 +200,7 @@ func (e *Engine) reply(ctx context.Context, r store.Reply, j store.Journey, know
 		}
 	}
 	if len(rest) > 0 {
-		s, err := e.rend.render(ctx, SMS, lang, rest, vals)
+		s, err := e.rend.render(ctx, lang, rest, vals)
 		if err != nil {
 			return r, err
 		}

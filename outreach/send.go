@@ -237,7 +237,7 @@ func (e *Engine) attemptText(ctx context.Context, qn *questionnaire.Questionnair
 		}
 		keys = []string{questionnaire.KeyReminder, q.Prompt}
 	}
-	body, err := e.rend.render(WithCampaign(ctx, w.CampaignID), SMS, w.Language, keys, vals)
+	body, err := e.rend.render(WithCampaign(ctx, w.CampaignID), w.Language, keys, vals)
 	return body, conv, err
 }
 

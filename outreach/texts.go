@@ -10,14 +10,15 @@ import (
 	"github.com/protectnow/protect/templates"
 )
 
-// Texts gives the wording of a template key, for a channel and a language.
-// The engine asks for wording only through this interface, so where texts
+// Texts gives the wording of a template key, for a channel and a language,
+// and the language the wording is in (English when the patient's language
+// has none yet), so that a call speaks it in the right voice. The engine asks for wording only through this interface, so where texts
 // come from (the shipped files, or approved template versions in the
 // database: templateadmin.DBTexts) is one decision. The engine marks the
 // context of a message for a campaign with WithCampaign, so a Texts can
 // honour the versions that campaign pins.
 type Texts interface {
-	Body(ctx context.Context, channel, key, language string) (string, error)
+	Body(ctx context.Context, channel, key, language string) (body, lang string, err error)
 }
 
 type campaignKey struct{}
@@ -45,7 +46,7 @@ func DefaultTexts() *FileTexts {
 
 // Body returns the text for key, falling back to English when the patient's
 // language has none.
-func (f *FileTexts) Body(_ context.Context, channel, key, language string) (string, error) {
+func (f *FileTexts) Body(_ context.Context, channel, key, language string) (string, string, error) {
 	for _, lang := range []string{language, "en"} {
 		t, ok := f.byLang[lang]
 		if !ok {
@@ -59,10 +60,10 @@ func (f *FileTexts) Body(_ context.Context, channel, key, language string) (stri
 			body, found = t.SMS(key)
 		}
 		if found {
-			return body, nil
+			return body, lang, nil
 		}
 	}
-	return "", fmt.Errorf("no %s text for %q", channel, key)
+	return "", "", fmt.Errorf("no %s text for %q", channel, key)
 }
 
 // Values are the placeholder values for one message.
@@ -92,27 +93,48 @@ type renderer struct {
 	cache sync.Map // body -> *templates.Body
 }
 
-// render renders each key and joins them into one text.
-func (r *renderer) render(ctx context.Context, channel, language string, keys []string, vals Values) (string, error) {
+// Spoken is a run of a voice script in one language.
+type Spoken struct {
+	Text     string
+	Language string
+}
+
+// render renders the SMS texts of keys and joins them into one message.
+func (r *renderer) render(ctx context.Context, language string, keys []string, vals Values) (string, error) {
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		s, err := r.one(ctx, channel, language, k, vals)
+		s, _, err := r.one(ctx, SMS, language, k, vals)
 		if err != nil {
 			return "", err
 		}
 		parts = append(parts, s)
 	}
-	sep := "\n\n"
-	if channel == Voice {
-		sep = " "
-	}
-	return strings.Join(parts, sep), nil
+	return strings.Join(parts, "\n\n"), nil
 }
 
-func (r *renderer) one(ctx context.Context, channel, language, key string, vals Values) (string, error) {
-	src, err := r.texts.Body(ctx, channel, key, language)
+// renderVoice renders voice scripts into runs of one language each: a
+// script with no approved wording in the patient's language falls back to
+// English and must be spoken by an English voice.
+func (r *renderer) renderVoice(ctx context.Context, language string, keys []string, vals Values) ([]Spoken, error) {
+	var out []Spoken
+	for _, k := range keys {
+		s, lang, err := r.one(ctx, Voice, language, k, vals)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].Language == lang {
+			out[n-1].Text += " " + s
+			continue
+		}
+		out = append(out, Spoken{Text: s, Language: lang})
+	}
+	return out, nil
+}
+
+func (r *renderer) one(ctx context.Context, channel, language, key string, vals Values) (string, string, error) {
+	src, lang, err := r.texts.Body(ctx, channel, key, language)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var body *templates.Body
 	if b, ok := r.cache.Load(src); ok {
@@ -120,16 +142,18 @@ func (r *renderer) one(ctx context.Context, channel, language, key string, vals 
 	} else {
 		body, err = templates.Parse(src)
 		if err != nil {
-			return "", fmt.Errorf("template %s: %w", key, err)
+			return "", "", fmt.Errorf("template %s: %w", key, err)
 		}
 		r.cache.Store(src, body)
 	}
+	var out string
 	if channel == Voice {
-		return body.RenderVoice(vals)
+		out, err = body.RenderVoice(vals)
+	} else {
+		out, err = body.Render(vals)
 	}
-	out, err := body.Render(vals)
 	if err != nil {
-		return "", fmt.Errorf("template %s: %w", key, err)
+		return "", "", fmt.Errorf("template %s: %w", key, err)
 	}
-	return out, nil
+	return out, lang, nil
 }

@@ -64,9 +64,11 @@ func PatientValues(givenName, practiceName, practicePhone, programme, teamPhone 
 	return patientValues(givenName, practiceName, practicePhone, programme, teamPhone)
 }
 
-// VoiceText renders voice scripts (template keys) into one text to say.
-func (e *Engine) VoiceText(ctx context.Context, language string, vals Values, keys ...string) (string, error) {
-	return e.rend.render(ctx, Voice, language, keys, vals)
+// VoiceText renders voice scripts (template keys) of a campaign's call into
+// what to say, in runs of one language: the versions the campaign pins, in
+// the patient's language where approved, else English.
+func (e *Engine) VoiceText(ctx context.Context, campaignID int64, language string, vals Values, keys ...string) ([]Spoken, error) {
+	return e.rend.renderVoice(WithCampaign(ctx, campaignID), language, keys, vals)
 }
 
 // CallPlaced records a call Twilio accepted: the attempt is sent and the

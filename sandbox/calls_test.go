@@ -33,7 +33,8 @@ func ivr(t *testing.T) func(path string, form url.Values) string {
 			verbs = []twiml.Element{
 				&twiml.VoiceSay{Message: sayHello},
 				&twiml.VoiceGather{Action: "/voice/q1", NumDigits: "1", Timeout: "5",
-					InnerElements: []twiml.Element{&twiml.VoiceSay{Message: sayQ1}}},
+					// SSML inside a Say is heard as its words.
+					InnerElements: []twiml.Element{&twiml.VoiceSay{InnerElements: []twiml.Element{&twiml.VoiceProsody{Rate: "90%", Words: sayQ1}}}}},
 				&twiml.VoiceSay{Message: sayRepeat},
 				&twiml.VoiceRedirect{Url: "/voice/start"},
 			}

@@ -27,6 +27,22 @@ func (v verb) attr(name string) string {
 
 func (v verb) text() string { return strings.Join(strings.Fields(v.Text), " ") }
 
+// spoken is the text a Say speaks, SSML elements inside it (prosody,
+// break, emphasis...) included.
+func (v verb) spoken() string {
+	var b strings.Builder
+	var walk func(v verb)
+	walk = func(v verb) {
+		b.WriteString(v.Text)
+		for _, c := range v.Children {
+			b.WriteString(" ")
+			walk(c)
+		}
+	}
+	walk(v)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
 // parseTwiML parses a voice TwiML document and returns the verbs of its
 // <Response>.
 func parseTwiML(data []byte) ([]verb, error) {

@@ -284,7 +284,7 @@ func (d *dialog) play(ctx context.Context, verbs []verb, docURL string) (*next, 
 func (d *dialog) hear(v verb) {
 	switch v.XMLName.Local {
 	case "Say":
-		text := v.text()
+		text := v.spoken()
 		loops := intOr(v.attr("loop"), 1)
 		for range min(loops, 3) {
 			d.step(StepSay, text)

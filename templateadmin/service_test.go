@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,9 +75,12 @@ func (f *fixture) template(key, channel, lang string) store.Template {
 // sent is what the engine would get for key now.
 func (f *fixture) sent(ctx context.Context, key, lang string) string {
 	f.t.Helper()
-	body, err := f.texts.Body(ctx, "sms", key, lang)
+	body, got, err := f.texts.Body(ctx, "sms", key, lang)
 	if err != nil {
 		f.t.Fatal(err)
+	}
+	if want := lang; want != got && got != "en" {
+		f.t.Fatalf("text of %s asked in %s came in %s", key, lang, got)
 	}
 	return body
 }
@@ -350,13 +354,68 @@ func TestPinning(t *testing.T) {
 	}
 }
 
+// A call speaks each script in the language it is written in (a Welsh
+// speaker hears English where Welsh is not approved yet, in an English
+// voice), and a campaign's pins hold for voice scripts as for SMS.
+func TestVoiceScriptsFollowLanguageAndPins(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	camp := newCampaign(t, f.st, t.Name())
+	eng := outreach.New(outreach.Options{Store: f.st, Texts: f.texts, Logger: quiet})
+	vals := outreach.PatientValues("Megan", "Y Feddygfa", "", "", "")
+	keys := []string{"system.greeting", "wellbeing.ok"}
+	langs := func(campaign int64) ([]string, []outreach.Spoken) {
+		t.Helper()
+		said, err := eng.VoiceText(ctx, campaign, "cy", vals, keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l []string
+		for _, s := range said {
+			l = append(l, s.Language)
+		}
+		return l, said
+	}
+	if got, said := langs(camp); !slices.Equal(got, []string{"en"}) || !strings.Contains(said[0].Text, "Y Feddygfa") {
+		t.Fatalf("before any Welsh approval: %v %q", got, said)
+	}
+	cy := f.template("system.greeting", "voice", "cy")
+	if _, err := f.svc.Approve(ctx, alice, cy.ID, 1, "checked by a Welsh speaker"); err != nil {
+		t.Fatal(err)
+	}
+	got, said := langs(camp)
+	if !slices.Equal(got, []string{"cy", "en"}) || !strings.HasPrefix(said[0].Text, "Helo.") || !strings.HasPrefix(said[1].Text, "Are you OK?") {
+		t.Fatalf("Welsh greeting, English question: %v %q", got, said)
+	}
+
+	// The campaign pins what is live; a later English wording reaches
+	// other campaigns' calls only.
+	if _, err := f.svc.PinLive(ctx, pat, camp); err != nil {
+		t.Fatal(err)
+	}
+	en := f.template("wellbeing.ok", "voice", "en")
+	v2, _, err := f.svc.SaveDraft(ctx, carol, en.ID, templateadmin.Draft{Body: "New wording. Press 1 if you are OK, 2 if not.", Submit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Approve(ctx, alice, en.ID, v2.Version, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, said := langs(camp); !strings.HasPrefix(said[1].Text, "Are you OK?") {
+		t.Errorf("pinned campaign's call says %q", said[1].Text)
+	}
+	if _, said := langs(camp + 1000); said[1].Text != "New wording. Press 1 if you are OK, 2 if not." {
+		t.Errorf("unpinned campaign's call says %q", said[1].Text)
+	}
+}
+
 // A second process sees an approval within its refresh interval without
 // being told.
 func TestOtherProcessSeesApproval(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	other := templateadmin.NewDBTexts(f.st, 100*time.Millisecond, quiet)
-	before, err := other.Body(ctx, "sms", "wellbeing.unwell", "en")
+	before, _, err := other.Body(ctx, "sms", "wellbeing.unwell", "en")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +424,7 @@ func TestOtherProcessSeesApproval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := other.Body(ctx, "sms", "wellbeing.unwell", "en"); got != before {
+	if got, _, _ := other.Body(ctx, "sms", "wellbeing.unwell", "en"); got != before {
 		t.Fatalf("pending version served: %q", got)
 	}
 	if _, err := f.svc.Approve(ctx, bob, tm.ID, v.Version, ""); err != nil {
@@ -373,7 +432,7 @@ func TestOtherProcessSeesApproval(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, _ := other.Body(ctx, "sms", "wellbeing.unwell", "en")
+		got, _, _ := other.Body(ctx, "sms", "wellbeing.unwell", "en")
 		if got == "Do you feel unwell? Reply 1 or 2." {
 			break
 		}

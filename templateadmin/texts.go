@@ -61,12 +61,12 @@ func NewDBTexts(st *store.Store, refresh time.Duration, logger *slog.Logger) *DB
 // approved text in the language or in English.
 var ErrNoText = errors.New("no approved text")
 
-// Body returns the text to send for key on channel in language, falling
-// back to English when the language has no approved text.
-func (d *DBTexts) Body(ctx context.Context, channel, key, language string) (string, error) {
+// Body returns the text to send for key on channel in language, and its
+// language: English when the language has no approved text.
+func (d *DBTexts) Body(ctx context.Context, channel, key, language string) (string, string, error) {
 	live, pins, err := d.snapshot(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var campaignPins map[string]int
 	if id, ok := outreach.CampaignFrom(ctx); ok {
@@ -79,13 +79,14 @@ func (d *DBTexts) Body(ctx context.Context, channel, key, language string) (stri
 	for _, lang := range langs {
 		ref := store.TemplateRef{Key: key, Channel: channel, Language: lang}
 		if v, ok := campaignPins[ref.PinKey()]; ok {
-			return d.pinnedBody(ctx, ref, v)
+			body, err := d.pinnedBody(ctx, ref, v)
+			return body, lang, err
 		}
 		if body, ok := live[ref]; ok {
-			return body, nil
+			return body, lang, nil
 		}
 	}
-	return "", fmt.Errorf("%s text for %q in %q: %w", channel, key, language, ErrNoText)
+	return "", "", fmt.Errorf("%s text for %q in %q: %w", channel, key, language, ErrNoText)
 }
 
 func (d *DBTexts) pinnedBody(ctx context.Context, ref store.TemplateRef, version int) (string, error) {

@@ -16,7 +16,7 @@ import (
 )
 
 const campaignUsage = `usage:
-  protect campaign create --name NAME --cohort COHORT --sender NUMBER|MGSID [--pace N]
+  protect campaign create --name NAME --cohort COHORT --sender NUMBER|MGSID [--voice-sender NUMBER] [--pace N]
                           [--window FILE.json] [--policy FILE.json] [--questionnaire FILE.yaml]
                           [--programme NAME] [--team-phone NUMBER]
   protect campaign start|pause|resume|cancel NAME
@@ -34,8 +34,9 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer rt.Close()
 	// Campaign commands only touch PostgreSQL: no Twilio client or queue.
+	// The gateway's IVR places the calls of the campaigns made here.
 	eng := outreach.New(outreach.Options{Store: rt.Store, Texts: templateadmin.NewDBTexts(rt.Store, 0, rt.Logger),
-		PublicURL: rt.Config.PublicURL, Logger: rt.Logger})
+		PublicURL: rt.Config.PublicURL, Logger: rt.Logger, Voice: true})
 	who := "cli:" + os.Getenv("USER")
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -136,9 +137,10 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 	name := fs.String("name", "", "campaign name (unique)")
 	cohort := fs.String("cohort", "", "cohort to contact")
 	sender := fs.String("sender", "", "Twilio number (E.164) or messaging service SID (MG...)")
+	voiceSender := fs.String("voice-sender", "", "Twilio number (E.164) calls come from (default: the sender, when it is a number)")
 	pace := fs.Float64("pace", 5, "messages per second")
 	windowFile := fs.String("window", "", "calling window JSON file (default Mon-Sat 09:00-19:00 Europe/London, no bank holidays)")
-	policyFile := fs.String("policy", "", "attempt policy JSON file (default: SMS, then SMS 48h later)")
+	policyFile := fs.String("policy", "", "attempt policy JSON file (default: SMS, SMS 48h later, then a call 48h after that)")
 	qFile := fs.String("questionnaire", "", "questionnaire YAML file (default: the wellbeing check)")
 	programme := fs.String("programme", "NHS Protect", "programme name used in messages")
 	teamPhone := fs.String("team-phone", "", "phone number patients can call, used in messages")
@@ -149,7 +151,7 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 	if len(pos) > 0 {
 		return usageError{"unexpected arguments: use the flags"}
 	}
-	spec := outreach.CampaignSpec{Name: *name, Cohort: *cohort, Sender: *sender, Pace: *pace, ProgrammeName: *programme,
+	spec := outreach.CampaignSpec{Name: *name, Cohort: *cohort, Sender: *sender, VoiceSender: *voiceSender, Pace: *pace, ProgrammeName: *programme,
 		TeamPhone: *teamPhone, CreatedBy: who, Questionnaire: *qFile}
 	read := func(path string) ([]byte, error) {
 		if path == "" {

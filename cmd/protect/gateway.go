@@ -98,7 +98,7 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 	// default policy becomes SMS, SMS, then a call.
 	g.ivr = ivr.New(ivr.Options{Engine: g.engine, Store: rt.Store, Twilio: tw,
 		Calls: ratelimit.NewSemaphore(rt.Redis, "protect:calls:"), MaxCalls: cfg.CallsPerNumber, PublicURL: cfg.PublicURL,
-		Speech: ivr.Speech{Voice: cfg.Voice, Language: cfg.VoiceLanguage}, Logger: rt.Logger.With("component", "ivr")})
+		Speech: speech(cfg), Logger: rt.Logger.With("component", "ivr")})
 	g.engine.SetCaller(g.ivr)
 	testSender := cfg.TemplateTestSender
 	if testSender == "" && cfg.Sandbox() {
@@ -266,3 +266,12 @@ func (a asynqLogger) Info(args ...any)  {}
 func (a asynqLogger) Warn(args ...any)  { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
 func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
 func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+
+// speech is how calls speak, from the configuration.
+func speech(cfg *config.Config) ivr.Speech {
+	sp := ivr.Speech{Rate: cfg.VoiceRate, Voices: map[string]ivr.VoiceSpec{"en": {Name: cfg.Voice, Language: cfg.VoiceLanguage}}}
+	for lang, v := range cfg.Voices {
+		sp.Voices[lang] = ivr.VoiceSpec{Name: v.Name, Language: v.Language}
+	}
+	return sp
+}

@@ -16,6 +16,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
+// cliEnv empties the package's database and points the commands at it.
+func cliEnv(t *testing.T) {
+	t.Helper()
+	testdb.Reset(t)
+	t.Setenv("PROTECT_DATABASE_URL", testdb.URL())
+	t.Setenv("PROTECT_REDIS_URL", testdb.RedisURL())
+	t.Setenv("PROTECT_LOG_LEVEL", "error")
+}
+
 // withStdin makes the CLI read passwords from text.
 func withStdin(t *testing.T, text string) {
 	t.Helper()
@@ -33,10 +42,7 @@ func withStdin(t *testing.T, text string) {
 // protect user passwd, disable and enable change the user, end their
 // sessions where they should and are audited.
 func TestUserCommands(t *testing.T) {
-	testdb.Reset(t)
-	t.Setenv("PROTECT_DATABASE_URL", testdb.URL())
-	t.Setenv("PROTECT_REDIS_URL", testdb.RedisURL())
-	t.Setenv("PROTECT_LOG_LEVEL", "error")
+	cliEnv(t)
 	ctx := context.Background()
 	st := testdb.Store(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte("the first password"), bcrypt.MinCost)
