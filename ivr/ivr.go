@@ -20,6 +20,7 @@ import (
 	"github.com/protectnow/protect/ratelimit"
 	"github.com/protectnow/protect/redact"
 	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/twilioapi"
 )
 
 // Options configure an IVR.
@@ -101,11 +102,19 @@ func (v *IVR) Call(ctx context.Context, w store.Work) error {
 		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
 	if w.Tries > 1 {
-		// An earlier try may have placed the call before its worker died:
-		// its webhooks name the attempt.
+		// An earlier try may have placed the call before its worker died
+		// or its response was lost: adopt it rather than ring again.
+		// Our records know it once its webhooks named the attempt; Twilio
+		// knows it before (a call still ringing has sent none).
 		sid, found, err := v.o.Store.AttemptCallSID(ctx, w.AttemptID)
 		if err != nil {
 			return err
+		}
+		if !found {
+			if sid, found, err = v.placed(w, from); err != nil {
+				// Ringing blind could call the patient twice: try later.
+				return v.o.Engine.CallFailed(ctx, w, err)
+			}
 		}
 		if found {
 			log.Warn("earlier try had placed the call; adopting it", "tries", w.Tries)
@@ -155,6 +164,26 @@ func (v *IVR) Call(ctx context.Context, w store.Work) error {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	return nil
+}
+
+// placed asks Twilio for a call an earlier try of w placed: one from this
+// number to the patient, created since the attempt's first try began.
+func (v *IVR) placed(w store.Work, from string) (string, bool, error) {
+	params := &openapi.ListCallParams{}
+	params.SetTo(w.To)
+	params.SetFrom(from)
+	params.SetPageSize(20)
+	params.SetLimit(20)
+	calls, err := v.o.Twilio.Api.ListCall(params)
+	if err != nil {
+		return "", false, fmt.Errorf("look up earlier calls: %w", err)
+	}
+	for _, c := range calls {
+		if c.Sid != nil && twilioapi.CreatedSince(c.DateCreated, w.FirstClaimedAt) {
+			return *c.Sid, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 func (v *IVR) release(ctx context.Context, from, holder string) {

@@ -304,9 +304,15 @@ func TestWorkerDiesBetweenClaimAndSend(t *testing.T) {
 		name string
 		// reached says whether the dead worker's request reached Twilio.
 		reached bool
+		// earlier says the identical text Twilio has went out before this
+		// attempt was first claimed (an earlier step's reminder): not
+		// this attempt's, so the patient must still get theirs.
+		earlier bool
+		want    int
 	}{
-		{"died before calling Twilio", false},
-		{"died after Twilio accepted, before recording", true},
+		{"died before calling Twilio", false, false, 1},
+		{"died after Twilio accepted, before recording", true, false, 1},
+		{"an identical text from before the attempt is not adopted", true, true, 2},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,13 +320,7 @@ func TestWorkerDiesBetweenClaimAndSend(t *testing.T) {
 			ctx := context.Background()
 			number := testNumber(304 + 10*i)
 			h.importCohort("dies", []patient{{nhs(200 + i), "Dies", number, ""}})
-			c := h.campaign("dies", "dies", 50, fastPolicy)
-			h.stopWorkers() // nobody but us takes work
-			if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
-				t.Fatal(err)
-			}
-			var attemptID int64
-			h.st.Pool().QueryRow(ctx, `SELECT id FROM attempts WHERE campaign_id = $1`, c.ID).Scan(&attemptID)
+			attemptID := h.startAlone(h.campaign("dies", "dies", 50, fastPolicy))
 			w, res, err := h.st.ClaimAttempt(ctx, attemptID, time.Minute)
 			if err != nil || res != store.Claimed {
 				t.Fatalf("claim: %v %v", res, err)
@@ -336,6 +336,9 @@ func TestWorkerDiesBetweenClaimAndSend(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if tt.earlier {
+				h.exec(`UPDATE attempts SET first_claimed_at = now() + interval '1 minute' WHERE id = $1`, attemptID)
+			}
 			// The lease runs out; a new worker comes up.
 			h.exec(`UPDATE attempts SET lease_until = now() - interval '1 minute' WHERE id = $1`, attemptID)
 			restart(t, h)
@@ -343,8 +346,8 @@ func TestWorkerDiesBetweenClaimAndSend(t *testing.T) {
 				return h.count(`SELECT count(*) FROM attempts WHERE id = $1 AND provider_sid IS NOT NULL`, attemptID) == 1
 			})
 			time.Sleep(300 * time.Millisecond)
-			if got := h.sentTo(number); got != 1 {
-				t.Fatalf("patient received %d messages, want exactly 1", got)
+			if got := h.sentTo(number); got != tt.want {
+				t.Fatalf("patient received %d messages, want %d", got, tt.want)
 			}
 		})
 	}

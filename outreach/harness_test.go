@@ -151,6 +151,21 @@ func (h *harness) campaign(name, cohortName string, pace float64, policy []byte)
 	return c
 }
 
+// startAlone starts campaign c with the workers stopped, so that nobody
+// but the test takes its work, and returns its (first) attempt.
+func (h *harness) startAlone(c store.Campaign) int64 {
+	h.t.Helper()
+	h.stopWorkers()
+	if _, err := h.engine.Start(context.Background(), c.ID, "test"); err != nil {
+		h.t.Fatal(err)
+	}
+	var attemptID int64
+	if err := h.st.Pool().QueryRow(context.Background(), `SELECT id FROM attempts WHERE campaign_id = $1 ORDER BY id LIMIT 1`, c.ID).Scan(&attemptID); err != nil {
+		h.t.Fatal(err)
+	}
+	return attemptID
+}
+
 // eventually polls cond until it holds or 15 seconds pass, running the
 // dispatcher and sweeper between polls as a worker process would.
 func (h *harness) eventually(what string, cond func() bool) {

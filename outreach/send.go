@@ -173,7 +173,12 @@ func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
 	if w.Tries > 1 {
 		// An earlier try may have reached Twilio before its worker died or
 		// its response was lost: adopt that message rather than send again.
-		if sid, status, found := e.findSent(ctx, w, body); found {
+		sid, status, found, err := e.findSent(w, body)
+		if err != nil {
+			// Sending blind could text the patient twice: try again later.
+			return e.sendFailed(ctx, w, pol, fmt.Errorf("look up earlier sends: %w", err))
+		}
+		if found {
 			log.Warn("earlier try had reached Twilio; adopting it", "tries", w.Tries)
 			return e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: attemptState(status), Body: body,
 				From: w.Sender, WaitUntil: now.Add(pol.Wait(w.Step)), Conversation: conv})
@@ -242,31 +247,31 @@ func (e *Engine) attemptText(ctx context.Context, qn *questionnaire.Questionnair
 }
 
 // findSent looks for a message Twilio already has for this attempt: same
-// route and the same text, sent in the last two days.
-func (e *Engine) findSent(ctx context.Context, w store.Work, body string) (sid, status string, found bool) {
+// route and the same text, created since the attempt's first try began (an
+// earlier step's identical reminder is not this attempt's). Not filtered
+// on DateSent: a message still queued at Twilio has none.
+func (e *Engine) findSent(w store.Work, body string) (sid, status string, found bool, err error) {
 	params := &openapi.ListMessageParams{}
 	params.SetTo(w.To)
 	if !strings.HasPrefix(w.Sender, "MG") {
 		params.SetFrom(w.Sender)
 	}
-	params.SetDateSentAfter(e.now().Add(-48 * time.Hour))
 	params.SetPageSize(50)
 	params.SetLimit(50)
 	msgs, err := e.twilio.Api.ListMessage(params)
 	if err != nil {
-		e.logger.Warn("could not look up earlier sends; sending", "attempt", w.AttemptID, "error", err)
-		return "", "", false
+		return "", "", false, err
 	}
 	for _, m := range msgs {
-		if m.Body != nil && *m.Body == body && m.Sid != nil {
+		if m.Body != nil && *m.Body == body && m.Sid != nil && twilioapi.CreatedSince(m.DateCreated, w.FirstClaimedAt) {
 			st := "sent"
 			if m.Status != nil {
 				st = *m.Status
 			}
-			return *m.Sid, st, true
+			return *m.Sid, st, true, nil
 		}
 	}
-	return "", "", false
+	return "", "", false, nil
 }
 
 // sendFailed maps a Twilio error to what happens next.

@@ -3,16 +3,21 @@ package outreach_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/sandbox"
+	"github.com/protectnow/protect/store"
+	"github.com/protectnow/protect/twilioapi"
 )
 
 // Policies for voice tests. The retry gap is cut short by makeDue.
@@ -246,12 +251,7 @@ func TestVoiceNoDoubleCall(t *testing.T) {
 	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("1", 10)}})
 	h.importCohort("twice", []patient{{nhs(710), "Twice", "", "01603 123456"}})
 	c := h.campaign("twice", "twice", 20, voiceTwice)
-	h.stopWorkers()
-	if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
-		t.Fatal(err)
-	}
-	var attemptID int64
-	h.st.Pool().QueryRow(ctx, `SELECT id FROM attempts WHERE campaign_id = $1`, c.ID).Scan(&attemptID)
+	attemptID := h.startAlone(c)
 	h.exec(`UPDATE attempts SET state = 'queued', queued_at = now() WHERE id = $1`, attemptID)
 	payload, _ := json.Marshal(outreach.SendPayload{Attempt: attemptID, Sender: sender, Pace: 20, Channel: outreach.Voice})
 	var wg sync.WaitGroup
@@ -282,6 +282,56 @@ func TestVoiceNoDoubleCall(t *testing.T) {
 	}
 	if got := len(h.callsTo(landline)); got != 1 {
 		t.Fatalf("%d calls after a retried claim, want 1", got)
+	}
+}
+
+// A retried claim asks Twilio for a call an earlier try placed whose
+// webhooks have not come yet (it is still ringing, or its response was
+// lost), and adopts it; a call from before the attempt began (an earlier
+// step's) is not this attempt's, so the patient is called.
+func TestVoiceRetryAdoptsACallStillRinging(t *testing.T) {
+	tests := []struct {
+		name    string
+		earlier bool
+		want    int
+	}{
+		{"the dead worker's call is adopted", false, 1},
+		{"an earlier step's call is not", true, 2},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			ctx := context.Background()
+			number := fmt.Sprintf("+4416031234%02d", 60+i)
+			h.importCohort("ringing", []patient{{nhs(720 + i), "Ringing", "", "01603 1234" + number[len(number)-2:]}})
+			attemptID := h.startAlone(h.campaign("ringing", "ringing", 20, voiceTwice))
+			if _, res, err := h.st.ClaimAttempt(ctx, attemptID, time.Minute); err != nil || res != store.Claimed {
+				t.Fatalf("claim: %v %v", res, err)
+			}
+			// The call Twilio has; its answer URL goes nowhere, so no
+			// webhook tells us about it.
+			p := &openapi.CreateCallParams{}
+			p.SetTo(number)
+			p.SetFrom(sender)
+			p.SetUrl("http://127.0.0.1:1/nowhere")
+			if _, err := twilioapi.New(sid, token, h.twilio.URL).Api.CreateCall(p); err != nil {
+				t.Fatal(err)
+			}
+			if tt.earlier {
+				h.exec(`UPDATE attempts SET first_claimed_at = now() + interval '1 minute' WHERE id = $1`, attemptID)
+			}
+			h.exec(`UPDATE attempts SET lease_until = now() - interval '1 minute' WHERE id = $1`, attemptID)
+			payload, _ := json.Marshal(outreach.SendPayload{Attempt: attemptID, Sender: sender, Pace: 20, Channel: outreach.Voice})
+			if err := h.engine.HandleSend(ctx, newTask(payload)); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(h.callsTo(number)); got != tt.want {
+				t.Fatalf("%d calls, want %d", got, tt.want)
+			}
+			if got := h.count(`SELECT count(*) FROM attempts WHERE id = $1 AND provider_sid IS NOT NULL`, attemptID); got != 1 {
+				t.Fatalf("attempt not recorded as placed")
+			}
+		})
 	}
 }
 

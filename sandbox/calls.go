@@ -197,6 +197,26 @@ func (s *Server) fetchCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+type callList struct {
+	Calls []callJSON `json:"calls"`
+	page
+}
+
+// listCalls answers GET Calls.json filtered by To and From, newest first,
+// as Twilio does. Gateways use it to find out whether a call whose
+// response was lost was placed.
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	to, from := q.Get("To"), q.Get("From")
+	size := pageSize(r)
+	s.mu.Lock()
+	res := callList{page: newPage(r, size), Calls: newest(s.callOrder, s.calls, size,
+		func(rec *callRec) bool { return (to == "" || rec.To == to) && (from == "" || rec.From == from) }, callResource)}
+	s.mu.Unlock()
+	res.End = len(res.Calls) - 1
+	writeJSON(w, http.StatusOK, res)
+}
+
 // updateCall supports Status=canceled (a call not yet answered) and
 // Status=completed (hang up now, or cancel if not yet answered).
 func (s *Server) updateCall(w http.ResponseWriter, r *http.Request) {

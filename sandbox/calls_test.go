@@ -328,3 +328,32 @@ func TestDefaultPersonaCalls(t *testing.T) {
 		})
 	}
 }
+
+func TestListCallsFindsEarlierCall(t *testing.T) {
+	e := newEnv(t, nil)
+	e.app.setRespond(ivr(t))
+	to, other := "+447700900330", "+447700900331"
+	var sids []string
+	for _, n := range []string{to, other, to} {
+		res, err := e.api.Api.CreateCall(call(n, "/voice/start"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sids = append(sids, *res.Sid)
+	}
+	lp := &api.ListCallParams{}
+	lp.SetTo(to)
+	lp.SetFrom(senderNum)
+	lp.SetLimit(20)
+	got, err := e.api.Api.ListCall(lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || *got[0].Sid != sids[2] || *got[1].Sid != sids[0] || *got[0].To != to || got[0].DateCreated == nil {
+		t.Fatalf("list = %+v", got)
+	}
+	lp.SetFrom("+441603999999")
+	if got, err := e.api.Api.ListCall(lp); err != nil || len(got) != 0 {
+		t.Fatalf("another caller's calls: %d, %v", len(got), err)
+	}
+}

@@ -7,7 +7,9 @@
 //
 //	POST /2010-04-01/Accounts/{AccountSid}/Messages.json      create a message (201)
 //	GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json fetch a message
+//	GET  /2010-04-01/Accounts/{AccountSid}/Messages.json      list: To, From, DateSent>, PageSize; newest first
 //	POST /2010-04-01/Accounts/{AccountSid}/Calls.json         create a call (201)
+//	GET  /2010-04-01/Accounts/{AccountSid}/Calls.json         list: To, From, PageSize; newest first
 //	GET  /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json    fetch a call
 //	POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json    Status=canceled|completed
 //

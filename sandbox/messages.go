@@ -277,16 +277,34 @@ func statusParams(rec *msgRec) url.Values {
 }
 
 // listResponse is Twilio's page of a list: one page holds everything here.
+// page is the paging part of Twilio's list responses (always one page
+// here).
+type page struct {
+	End             int     `json:"end"`
+	FirstPageURI    string  `json:"first_page_uri"`
+	NextPageURI     *string `json:"next_page_uri"`
+	Page            int     `json:"page"`
+	PageSize        int     `json:"page_size"`
+	PreviousPageURI *string `json:"previous_page_uri"`
+	Start           int     `json:"start"`
+	URI             string  `json:"uri"`
+}
+
+func newPage(r *http.Request, size int) page {
+	return page{PageSize: size, URI: r.URL.RequestURI(), FirstPageURI: r.URL.RequestURI()}
+}
+
+// pageSize is a list request's PageSize: 50 unless 1 to 1000 is asked.
+func pageSize(r *http.Request) int {
+	if n, err := strconv.Atoi(r.URL.Query().Get("PageSize")); err == nil && n > 0 && n <= 1000 {
+		return n
+	}
+	return 50
+}
+
 type listResponse struct {
-	Messages        []messageResource `json:"messages"`
-	End             int               `json:"end"`
-	FirstPageURI    string            `json:"first_page_uri"`
-	NextPageURI     *string           `json:"next_page_uri"`
-	Page            int               `json:"page"`
-	PageSize        int               `json:"page_size"`
-	PreviousPageURI *string           `json:"previous_page_uri"`
-	Start           int               `json:"start"`
-	URI             string            `json:"uri"`
+	Messages []messageResource `json:"messages"`
+	page
 }
 
 // listMessages answers GET Messages.json filtered by To, From and
@@ -308,20 +326,25 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 			after = t
 		}
 	}
-	size := 50
-	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 && n <= 1000 {
-		size = n
-	}
+	size := pageSize(r)
 	s.mu.Lock()
-	res := listResponse{Messages: []messageResource{}, PageSize: size, URI: r.URL.RequestURI(), FirstPageURI: r.URL.RequestURI()}
-	for i := len(s.msgOrder) - 1; i >= 0 && len(res.Messages) < size; i-- {
-		rec := s.messages[s.msgOrder[i]]
-		if rec == nil || (to != "" && rec.To != to) || (from != "" && rec.sender != from) || rec.Created.Before(after) {
-			continue
-		}
-		res.Messages = append(res.Messages, s.messageResource(rec))
-	}
+	res := listResponse{page: newPage(r, size), Messages: newest(s.msgOrder, s.messages, size,
+		func(rec *msgRec) bool {
+			return (to == "" || rec.To == to) && (from == "" || rec.sender == from) && !rec.Created.Before(after)
+		}, s.messageResource)}
 	s.mu.Unlock()
 	res.End = len(res.Messages) - 1
 	writeJSON(w, http.StatusOK, res)
+}
+
+// newest renders up to size of the records keep accepts, newest first, as
+// Twilio lists resources; mu must be held.
+func newest[R, T any](order []string, recs map[string]*R, size int, keep func(*R) bool, render func(*R) T) []T {
+	out := []T{}
+	for i := len(order) - 1; i >= 0 && len(out) < size; i-- {
+		if rec := recs[order[i]]; rec != nil && keep(rec) {
+			out = append(out, render(rec))
+		}
+	}
+	return out
 }

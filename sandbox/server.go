@@ -61,6 +61,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET "+base+"Messages/{file}", s.fetchMessage)
 	s.mux.HandleFunc("GET "+base+"Messages.json", s.listMessages)
 	s.mux.HandleFunc("POST "+base+"Calls.json", s.createCall)
+	s.mux.HandleFunc("GET "+base+"Calls.json", s.listCalls)
 	s.mux.HandleFunc("GET "+base+"Calls/{file}", s.fetchCall)
 	s.mux.HandleFunc("POST "+base+"Calls/{file}", s.updateCall)
 	s.mux.HandleFunc("/", s.notFound)

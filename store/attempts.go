@@ -67,14 +67,17 @@ func (s *Store) StaleQueued(ctx context.Context, age time.Duration, limit int) (
 
 // Work is a claimed attempt with everything needed to send it.
 type Work struct {
-	AttemptID       int64
-	CampaignID      int64
-	PatientID       int64
-	Step            int
-	Channel         string
-	To              string
-	Tries           int
-	ClaimedAt       time.Time
+	AttemptID  int64
+	CampaignID int64
+	PatientID  int64
+	Step       int
+	Channel    string
+	To         string
+	Tries      int
+	ClaimedAt  time.Time
+	// FirstClaimedAt is when the first try began: nothing Twilio created
+	// before it belongs to this attempt.
+	FirstClaimedAt  time.Time
 	Sender          string
 	VoiceSender     string
 	ProgrammeName   string
@@ -109,12 +112,13 @@ const (
 func (s *Store) ClaimAttempt(ctx context.Context, id int64, lease time.Duration) (Work, ClaimResult, error) {
 	var w Work
 	err := s.pool.QueryRow(ctx, `UPDATE attempts a SET state = 'sending', claimed_at = now(),
+			first_claimed_at = coalesce(a.first_claimed_at, now()),
 			lease_until = now() + $2::interval, tries = a.tries + 1
 		FROM campaigns c
 		WHERE a.id = $1 AND c.id = a.campaign_id AND c.state = 'running'
 		  AND (a.state IN ('queued', 'planned', 'retry') OR (a.state = 'sending' AND a.lease_until < now()))
-		RETURNING a.id, a.campaign_id, a.patient_id, a.step, a.channel, a.to_number, a.tries, a.claimed_at`,
-		id, lease).Scan(&w.AttemptID, &w.CampaignID, &w.PatientID, &w.Step, &w.Channel, &w.To, &w.Tries, &w.ClaimedAt)
+		RETURNING a.id, a.campaign_id, a.patient_id, a.step, a.channel, a.to_number, a.tries, a.claimed_at, a.first_claimed_at`,
+		id, lease).Scan(&w.AttemptID, &w.CampaignID, &w.PatientID, &w.Step, &w.Channel, &w.To, &w.Tries, &w.ClaimedAt, &w.FirstClaimedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		res, err := s.whyNotClaimed(ctx, id)
 		return w, res, err
