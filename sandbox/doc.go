@@ -70,24 +70,28 @@
 // without configuration. For +447700900NNN:
 //
 //	NNN      label               SMS                                       call
-//	990      unsubscribed        21610 at create                           answers, presses 1
+//	990      unsubscribed        21610 at create                           answers as fine
 //	991      unknown handset     undelivered, 30005                        no-answer
 //	992      failed              queued then failed, 30003                 failed
 //	993      fax                 delivered, never replies                  AnsweredBy=fax, ends
 //	994      hangs up            replies "1" once                          hangs up at the 1st prompt
-//	995      confused then fine  replies "maybe", then "1"                 presses 9, then 1
+//	995      confused then fine  replies "maybe", then as fine           presses 9, then as fine
 //	others, by the last digit:
-//	..0      fine                replies "1" to every question             presses 1
+//	..0      fine                replies "1" (I am OK), then "2" (no)     presses 1 to go on, then 1, 2, 2...
 //	..1      needs help          replies "2" to every question             presses 2
 //	..2      free text           replies "Not too bad thanks but I have    answers, presses nothing
 //	                             run out of my tablets" once
-//	..3      late                replies "1", LateReplyFactor x slower     voicemail (AnsweredBy=machine_start)
+//	..3      late                as fine, LateReplyFactor x slower         voicemail (AnsweredBy=machine_start)
 //	..4      silent              delivered, never replies                  no-answer
 //	..5      stop                replies "STOP" (then 21610)               busy
-//	..6      landline            undelivered, 30006                        answers, presses 1
+//	..6      landline            undelivered, 30006                        answers as fine
 //	..7      unreachable         undelivered, 30003                        no-answer
 //	..8      invalid             21211 at create                           21211 at create
-//	..9      not a mobile        21614 at create                           answers, presses 1
+//	..9      not a mobile        21614 at create                           answers as fine
+//
+// "Fine" answers suit the shipped wellbeing check: yes to "are you OK?",
+// no to every later question. "Needs help" says no to "are you OK?" (a
+// call-back) and no to the rest.
 //
 // Default personas answer only messages that ask for a reply (containing
 // "?" or "reply") and at most ten of them, so confirmations and reminders

@@ -90,6 +90,14 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // testRange matches the UK drama mobile numbers 07700 900000-900999.
 var testRange = regexp.MustCompile(`^\+447700900([0-9]{3})$`)
 
+// fineReplies answer the shipped wellbeing check as someone who is fine:
+// "1" (yes, I am OK) to the first question, "2" (no) to every later one.
+func fineReplies() []string { return append([]string{"1"}, repeat("2", 9)...) }
+
+// fineKeys press 1 to go on past a call's greeting, then answer as
+// fineReplies.
+func fineKeys() []string { return append([]string{"1"}, fineReplies()...) }
+
 func repeat(s string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -115,7 +123,7 @@ func DefaultPersona(number string) Persona {
 	switch nnn {
 	case "990":
 		p.Label, p.CreateError = "unsubscribed", 21610
-		p.Voice = VoiceBehaviour{Digits: repeat("1", 10)}
+		p.Voice = VoiceBehaviour{Digits: fineKeys()}
 		return p
 	case "991":
 		p.Label, p.DeliveryError = "unknown handset", 30005
@@ -134,21 +142,21 @@ func DefaultPersona(number string) Persona {
 		p.Voice.HangupAfter = 1
 		return p
 	case "995":
-		p.Label, p.Replies = "confused then fine", []string{"maybe", "1", "1", "1", "1", "1"}
-		p.Voice.Digits = append([]string{"9"}, repeat("1", 10)...)
+		p.Label, p.Replies = "confused then fine", append([]string{"maybe"}, fineReplies()...)
+		p.Voice.Digits = append([]string{"9"}, fineKeys()...)
 		return p
 	}
 	switch nnn[2] {
 	case '0':
-		p.Label, p.Replies = "fine", repeat("1", 10)
-		p.Voice.Digits = repeat("1", 10)
+		p.Label, p.Replies = "fine", fineReplies()
+		p.Voice.Digits = fineKeys()
 	case '1':
 		p.Label, p.Replies = "needs help", repeat("2", 10)
 		p.Voice.Digits = repeat("2", 10)
 	case '2':
 		p.Label, p.Replies = "free text", []string{"Not too bad thanks but I have run out of my tablets"}
 	case '3':
-		p.Label, p.Replies, p.Late = "late", repeat("1", 10), true
+		p.Label, p.Replies, p.Late = "late", fineReplies(), true
 		p.Voice.Answer = AnswerMachine
 	case '4':
 		p.Label = "silent"
@@ -158,7 +166,7 @@ func DefaultPersona(number string) Persona {
 		p.Voice.Answer = AnswerBusy
 	case '6':
 		p.Label, p.DeliveryError = "landline", 30006
-		p.Voice.Digits = repeat("1", 10)
+		p.Voice.Digits = fineKeys()
 	case '7':
 		p.Label, p.DeliveryError = "unreachable", 30003
 		p.Voice.Answer = AnswerNoAnswer
@@ -166,7 +174,7 @@ func DefaultPersona(number string) Persona {
 		p.Label, p.CreateError = "invalid", 21211
 	case '9':
 		p.Label, p.CreateError = "not a mobile", 21614
-		p.Voice = VoiceBehaviour{Digits: repeat("1", 10)}
+		p.Voice = VoiceBehaviour{Digits: fineKeys()}
 	}
 	return p
 }
