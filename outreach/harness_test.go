@@ -18,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/protectnow/protect/app"
-	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/internal/gatewaytest"
 	"github.com/protectnow/protect/internal/testdb"
 	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/outreach"
@@ -34,14 +34,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 
+// The sandbox's credentials and sender, and a calling window that is open
+// whenever a test runs, as every gateway test uses them.
 const (
-	sid    = config.SandboxAccountSID
-	token  = config.SandboxAuthToken
-	sender = "+447700900999"
+	sid    = gatewaytest.SID
+	token  = gatewaytest.Token
+	sender = gatewaytest.Sender
 )
 
-// alwaysOpen is a calling window that is open whenever a test runs.
-var alwaysOpen = []byte(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00","timezone":"Europe/London"}`)
+var alwaysOpen = gatewaytest.AlwaysOpen
 
 // fastPolicy texts twice; waits are cut short in tests by expiring them.
 var fastPolicy = []byte(`{"steps":[{"channel":"sms","wait":"1h"},{"channel":"sms","wait":"1h"}],"conversation_timeout":"1h"}`)
