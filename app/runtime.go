@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -37,19 +36,33 @@ func NewLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// Open connects to PostgreSQL and Redis and applies pending migrations.
-func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Runtime, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+// MigrateMode is what a process does about pending migrations at start.
+type MigrateMode string
+
+// Migrate modes: apply them (one machine, the CLI, `protect migrate`), or
+// wait for `protect migrate` to (many processes, a Kubernetes Job).
+const (
+	MigrateApply MigrateMode = "apply"
+	MigrateWait  MigrateMode = "wait"
+)
+
+// schemaLogEvery is how often a waiting process says what it waits for.
+const schemaLogEvery = 10 * time.Second
+
+// Open connects to PostgreSQL and Redis and makes sure the schema is this
+// binary's: it applies pending migrations or waits for them, by mode
+// unless PROTECT_MIGRATE overrides it.
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode MigrateMode) (*Runtime, error) {
+	st, err := store.OpenWith(ctx, cfg.DatabaseURL, store.PoolOptions{MaxConns: cfg.DBPool, PgBouncer: cfg.DBPgBouncer})
 	if err != nil {
 		return nil, err
 	}
-	applied, err := st.Migrate(ctx)
-	if err != nil {
+	if cfg.Migrate != "" {
+		mode = MigrateMode(cfg.Migrate)
+	}
+	if err := ensureSchema(ctx, cfg, st, logger, mode); err != nil {
 		st.Close()
 		return nil, err
-	}
-	for _, m := range applied {
-		logger.Info("migration applied", "migration", m)
 	}
 	rdb, err := OpenRedis(ctx, cfg.RedisURL)
 	if err != nil {
@@ -59,20 +72,36 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Runtim
 	return &Runtime{Config: cfg, Store: st, Redis: rdb, Logger: logger}, nil
 }
 
-// OpenRedis connects to Redis and checks it answers.
-func OpenRedis(ctx context.Context, url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
+func ensureSchema(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger, mode MigrateMode) error {
+	if mode == MigrateWait {
+		wctx, cancel := context.WithTimeout(ctx, cfg.MigrateTimeout)
+		defer cancel()
+		last := time.Time{}
+		return st.WaitForSchema(wctx, time.Second, func(s store.SchemaStatus) {
+			if time.Since(last) >= schemaLogEvery {
+				last = time.Now()
+				logger.Warn("waiting for migrations: run `protect migrate` (the migration Job)",
+					"database_version", s.Current, "binary_version", s.Latest, "pending", len(s.Pending))
+			}
+		})
+	}
+	applied, err := Migrate(ctx, cfg)
+	for _, m := range applied {
+		logger.Info("migration applied", "migration", m)
+	}
+	return err
+}
+
+// Migrate applies pending migrations over PROTECT_MIGRATE_DATABASE_URL (a
+// direct connection: migrating holds a session advisory lock) and returns
+// their names.
+func Migrate(ctx context.Context, cfg *config.Config) ([]string, error) {
+	st, err := store.OpenWith(ctx, cfg.MigrateDatabaseURL, store.PoolOptions{MaxConns: 1})
 	if err != nil {
-		return nil, fmt.Errorf("parse redis URL: %w", err)
+		return nil, err
 	}
-	rdb := redis.NewClient(opt)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w", opt.Addr, err)
-	}
-	return rdb, nil
+	defer st.Close()
+	return st.Migrate(ctx)
 }
 
 // Close releases connections.

@@ -63,6 +63,31 @@ type Config struct {
 	// SMSMaxFragments is the SMS length, in parts, above which the
 	// template editor warns.
 	SMSMaxFragments int
+
+	// DBPool caps the process's main PostgreSQL pool (0: the store's
+	// default); the process holds at most DBPool + 2 connections.
+	DBPool int
+	// DBPgBouncer says PROTECT_DATABASE_URL points at PgBouncer in
+	// transaction pooling mode.
+	DBPgBouncer bool
+	// MigrateDatabaseURL is where `protect migrate` (and processes that
+	// apply migrations) connect: PostgreSQL directly, since migrating
+	// holds a session lock PgBouncer's transaction mode cannot keep.
+	MigrateDatabaseURL string
+	// Migrate is "apply" or "wait"; empty lets each command choose (run
+	// and the CLI apply, serve and worker wait).
+	Migrate string
+	// MigrateTimeout bounds how long a process waits for migrations.
+	MigrateTimeout time.Duration
+	// WorkerAddr is where `protect worker` serves health, readiness and
+	// metrics; empty: no listener.
+	WorkerAddr string
+	// MetricsAddr moves /metrics of `protect serve` and `protect run` off
+	// the public listener to this address; empty: on the public one.
+	MetricsAddr string
+	// ShutdownGrace is how long workers get to finish in-flight tasks
+	// after SIGTERM.
+	ShutdownGrace time.Duration
 }
 
 // Voice is a Twilio voice and the language tag it speaks.
@@ -108,6 +133,35 @@ var Vars = []Var{
 	{"PROTECT_CALLS_PER_NUMBER", "10", "Calls in progress at once per caller number, across all workers (1-1000)."},
 	{"PROTECT_TEMPLATE_TEST_SENDER", "", "Twilio number (E.164) or messaging service SID (MG...) that sends template tests to comms leads' phones; empty turns tests off (the sandbox uses +447700900999)."},
 	{"PROTECT_SMS_MAX_FRAGMENTS", "2", "SMS parts above which the template editor warns (1-10)."},
+	{"PROTECT_DB_POOL", "16", "PostgreSQL connections of a process's main pool (1-500); it holds at most this + 2. See deploy/README.md for the budget."},
+	{"PROTECT_DB_PGBOUNCER", "false", "true when PROTECT_DATABASE_URL points at PgBouncer in transaction pooling mode (no server-side prepared statements)."},
+	{"PROTECT_MIGRATE_DATABASE_URL", "same as PROTECT_DATABASE_URL", "Where migrations run: PostgreSQL directly, never through PgBouncer in transaction mode."},
+	{"PROTECT_MIGRATE", "apply for run and the CLI, wait for serve and worker", "apply: apply pending migrations at start; wait: wait for `protect migrate` to apply them (a Kubernetes Job)."},
+	{"PROTECT_MIGRATE_TIMEOUT", "10m", "How long a waiting process waits for migrations before it gives up."},
+	{"PROTECT_WORKER_ADDR", "", "host:port where `protect worker` serves /healthz, /readyz and /metrics; empty: no listener."},
+	{"PROTECT_METRICS_ADDR", "", "host:port for /metrics of `protect serve` and `protect run`, off the public listener; empty: /metrics on PROTECT_HTTP_ADDR."},
+	{"PROTECT_SHUTDOWN_GRACE", "25s", "After SIGTERM, how long workers get to finish tasks in flight (unfinished ones go back to the queue)."},
+}
+
+// secretVars may be given as NAME_FILE, the path of a file holding the
+// value (Kubernetes and Docker secrets mounted as files).
+var secretVars = map[string]bool{
+	"PROTECT_DATABASE_URL": true, "PROTECT_MIGRATE_DATABASE_URL": true, "PROTECT_REDIS_URL": true,
+	"TWILIO_ACCOUNT_SID": true, "TWILIO_AUTH_TOKEN": true, "PROTECT_SESSION_KEY": true,
+}
+
+// Known reports whether name is a variable Protect reads: one of Vars, or
+// the NAME_FILE variant of a secret.
+func Known(name string) bool {
+	if base, ok := strings.CutSuffix(name, "_FILE"); ok && secretVars[base] {
+		return true
+	}
+	for _, v := range Vars {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Load reads the configuration from the environment.
@@ -129,6 +183,29 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	var errs []error
 	bad := func(name, expected, got string) {
 		errs = append(errs, fmt.Errorf("%s: expected %s, got %q", name, expected, got))
+	}
+	// A secret given as a file (NAME_FILE) is read once, here; the plain
+	// variable and its file variant together are a mistake.
+	plain := lookup
+	lookup = func(name string) (string, bool) {
+		v, ok := plain(name)
+		if !secretVars[name] {
+			return v, ok
+		}
+		path, fok := plain(name + "_FILE")
+		if !fok || strings.TrimSpace(path) == "" {
+			return v, ok
+		}
+		if ok && strings.TrimSpace(v) != "" {
+			errs = append(errs, fmt.Errorf("%s and %s_FILE: set one, not both", name, name))
+			return v, ok
+		}
+		b, err := os.ReadFile(strings.TrimSpace(path))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+			return "", false
+		}
+		return strings.TrimSpace(string(b)), true
 	}
 
 	c := &Config{
@@ -159,8 +236,48 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("PROTECT_DATABASE_URL", "a postgres:// URL", c.DatabaseURL)
 	}
-	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		bad("PROTECT_REDIS_URL", "a redis:// URL", c.RedisURL)
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "redis-sentinel") {
+		bad("PROTECT_REDIS_URL", "a redis:// URL or redis-sentinel://host:port,host:port/master/db", "(hidden)")
+	}
+	c.MigrateDatabaseURL = c.DatabaseURL
+	if v := get("PROTECT_MIGRATE_DATABASE_URL"); v != "" {
+		c.MigrateDatabaseURL = v
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("PROTECT_MIGRATE_DATABASE_URL", "a postgres:// URL", "(hidden)")
+		}
+	}
+	if n, err := strconv.Atoi(get("PROTECT_DB_POOL")); err != nil || n < 1 || n > 500 {
+		bad("PROTECT_DB_POOL", "a whole number from 1 to 500", get("PROTECT_DB_POOL"))
+	} else if _, set := lookup("PROTECT_DB_POOL"); set {
+		c.DBPool = n
+	}
+	if b, err := strconv.ParseBool(get("PROTECT_DB_PGBOUNCER")); err != nil {
+		bad("PROTECT_DB_PGBOUNCER", "true or false", get("PROTECT_DB_PGBOUNCER"))
+	} else {
+		c.DBPgBouncer = b
+	}
+	switch m := strings.ToLower(get("PROTECT_MIGRATE")); m {
+	case "", "apply", "wait":
+		c.Migrate = m
+	default:
+		bad("PROTECT_MIGRATE", "apply or wait", m)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"PROTECT_MIGRATE_TIMEOUT", &c.MigrateTimeout}, {"PROTECT_SHUTDOWN_GRACE", &c.ShutdownGrace}} {
+		v, err := time.ParseDuration(get(d.name))
+		if err != nil || v <= 0 || v > 24*time.Hour {
+			bad(d.name, "a duration such as 30s or 10m", get(d.name))
+			continue
+		}
+		*d.dst = v
+	}
+	c.WorkerAddr, c.MetricsAddr = get("PROTECT_WORKER_ADDR"), get("PROTECT_METRICS_ADDR")
+	for name, addr := range map[string]string{"PROTECT_WORKER_ADDR": c.WorkerAddr, "PROTECT_METRICS_ADDR": c.MetricsAddr} {
+		if _, port, err := net.SplitHostPort(addr); addr != "" && (err != nil || port == "") {
+			bad(name, "host:port, for example 0.0.0.0:9090", addr)
+		}
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		bad("PROTECT_HTTP_ADDR", "host:port, for example 127.0.0.1:8080", c.HTTPAddr)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func lookup(env map[string]string) func(string) (string, bool) {
@@ -102,6 +103,84 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	for _, v := range Vars {
 		if !strings.Contains(string(b), "| `"+v.Name+"` |") {
 			t.Errorf("README.md has no table row for %s", v.Name)
+		}
+	}
+}
+
+// TestScaleOutSettings covers the settings of many-process deployments:
+// pool size, PgBouncer, migrations, listeners, drain, and secrets read
+// from files.
+func TestScaleOutSettings(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := dir + "/token"
+	if err := os.WriteFile(tokenFile, []byte("s3cret-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	real := map[string]string{"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("a", 32)}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		out := maps.Clone(base)
+		if out == nil {
+			out = map[string]string{}
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	good := []struct {
+		name  string
+		env   map[string]string
+		check func(*Config) bool
+	}{
+		{"defaults", nil, func(c *Config) bool {
+			return c.DBPool == 0 && !c.DBPgBouncer && c.Migrate == "" && c.MigrateTimeout == 10*time.Minute &&
+				c.ShutdownGrace == 25*time.Second && c.MigrateDatabaseURL == c.DatabaseURL && c.WorkerAddr == "" && c.MetricsAddr == ""
+		}},
+		{"pool and pgbouncer", with(nil, "PROTECT_DB_POOL", "6", "PROTECT_DB_PGBOUNCER", "true",
+			"PROTECT_DATABASE_URL", "postgres://protect@pgbouncer:6432/protect", "PROTECT_MIGRATE_DATABASE_URL", "postgres://protect@postgres:5432/protect"),
+			func(c *Config) bool {
+				return c.DBPool == 6 && c.DBPgBouncer && c.MigrateDatabaseURL == "postgres://protect@postgres:5432/protect"
+			}},
+		{"wait for migrations", with(nil, "PROTECT_MIGRATE", "WAIT", "PROTECT_MIGRATE_TIMEOUT", "90s"),
+			func(c *Config) bool { return c.Migrate == "wait" && c.MigrateTimeout == 90*time.Second }},
+		{"listeners", with(nil, "PROTECT_WORKER_ADDR", "0.0.0.0:9091", "PROTECT_METRICS_ADDR", ":9090", "PROTECT_SHUTDOWN_GRACE", "1m"),
+			func(c *Config) bool {
+				return c.WorkerAddr == "0.0.0.0:9091" && c.MetricsAddr == ":9090" && c.ShutdownGrace == time.Minute
+			}},
+		{"sentinel", with(nil, "PROTECT_REDIS_URL", "redis-sentinel://s1:26379,s2:26379/mymaster/0"),
+			func(c *Config) bool { return c.RedisURL == "redis-sentinel://s1:26379,s2:26379/mymaster/0" }},
+		{"secret from a file", with(real, "TWILIO_AUTH_TOKEN_FILE", tokenFile),
+			func(c *Config) bool { return c.TwilioAuthToken == "s3cret-from-file" }},
+	}
+	for _, tt := range good {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromLookup(lookup(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Fatalf("unexpected: %+v", c)
+			}
+		})
+	}
+	bad := []struct {
+		env  map[string]string
+		want string
+	}{
+		{with(nil, "PROTECT_DB_POOL", "0"), "PROTECT_DB_POOL"},
+		{with(nil, "PROTECT_DB_PGBOUNCER", "sometimes"), "PROTECT_DB_PGBOUNCER"},
+		{with(nil, "PROTECT_MIGRATE", "later"), "PROTECT_MIGRATE"},
+		{with(nil, "PROTECT_MIGRATE_TIMEOUT", "forever"), "PROTECT_MIGRATE_TIMEOUT"},
+		{with(nil, "PROTECT_SHUTDOWN_GRACE", "-5s"), "PROTECT_SHUTDOWN_GRACE"},
+		{with(nil, "PROTECT_WORKER_ADDR", "9091"), "PROTECT_WORKER_ADDR"},
+		{with(nil, "PROTECT_MIGRATE_DATABASE_URL", "mysql://x"), "PROTECT_MIGRATE_DATABASE_URL"},
+		{with(real, "TWILIO_AUTH_TOKEN", "t", "TWILIO_AUTH_TOKEN_FILE", tokenFile), "set one, not both"},
+		{with(real, "TWILIO_AUTH_TOKEN_FILE", dir+"/missing"), "TWILIO_AUTH_TOKEN_FILE"},
+	}
+	for _, tt := range bad {
+		_, err := FromLookup(lookup(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %v: error %v, want mention of %s", tt.env, err, tt.want)
 		}
 	}
 }

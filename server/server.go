@@ -38,7 +38,11 @@ func New(rt *app.Runtime, routes ...Routes) *gin.Engine {
 	r.Use(gin.Recovery(), observe(rt.Logger))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", readyz(rt))
-	r.GET("/metrics", gin.WrapH(promhttp.Handler()))
+	// With PROTECT_METRICS_ADDR, metrics live on their own listener and
+	// not on this public one.
+	if rt.Config == nil || rt.Config.MetricsAddr == "" {
+		r.GET("/metrics", gin.WrapH(promhttp.Handler()))
+	}
 	for _, rs := range routes {
 		rs.Register(r)
 	}
@@ -49,19 +53,11 @@ func readyz(rt *app.Runtime) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
-		checks := gin.H{"postgres": "ok", "redis": "ok"}
-		ok := true
-		if err := rt.Store.Ping(ctx); err != nil {
-			checks["postgres"], ok = err.Error(), false
-		}
-		if err := rt.Redis.Ping(ctx).Err(); err != nil {
-			checks["redis"], ok = err.Error(), false
-		}
-		status := http.StatusOK
-		if !ok {
-			status = http.StatusServiceUnavailable
-		}
-		c.JSON(status, checks)
+		states, ok := checkAll(ctx, []Check{
+			{Name: "postgres", Ping: rt.Store.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rt.Redis.Ping(ctx).Err() }},
+		}, rt.Logger)
+		writeStates(c.Writer, states, ok)
 	}
 }
 

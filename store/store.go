@@ -35,18 +35,48 @@ type Store struct {
 	aux *pgxpool.Pool
 }
 
+// DefaultPoolSize is a process's PostgreSQL connections unless told
+// otherwise: webhooks and workers hold a connection for one short
+// transaction each, and sixteen let PostgreSQL group commits without the
+// WAL and index-page contention more connections bring on a small machine
+// (BENCHMARKS.md).
+const DefaultPoolSize = 16
+
+// auxPoolSize is the small second pool for cache fills (see Store.aux).
+const auxPoolSize = 2
+
+// PoolOptions tune how a process connects.
+type PoolOptions struct {
+	// MaxConns caps the main pool (0: pool_max_conns in the URL, else
+	// DefaultPoolSize). The process holds at most MaxConns + 2.
+	MaxConns int
+	// PgBouncer is set when the URL points at PgBouncer in transaction
+	// pooling mode: statements are not prepared on the server (PgBouncer
+	// before 1.21 cannot route named prepared statements), only described
+	// once per process and sent unnamed, still in one round trip.
+	PgBouncer bool
+}
+
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenWith(ctx, url, PoolOptions{})
+}
+
+// OpenWith connects to PostgreSQL with pool options and checks the
+// connection.
+func OpenWith(ctx context.Context, url string, o PoolOptions) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	// Webhooks and workers hold a connection for one short transaction
-	// each. Sixteen let PostgreSQL group commits without the WAL and
-	// index-page contention more connections bring on a small machine
-	// (BENCHMARKS.md); pool_max_conns in the URL overrides it.
-	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = 16
+	switch {
+	case o.MaxConns > 0:
+		cfg.MaxConns = int32(o.MaxConns)
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultPoolSize
+	}
+	if o.PgBouncer {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	// A few connections stay open through quiet hours so that the first
 	// webhooks of a burst (a caller waiting on the line) do not wait for
@@ -66,7 +96,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("connect to database %s: %w", safeURL(url), err)
 	}
 	auxCfg := cfg.Copy()
-	auxCfg.MaxConns, auxCfg.MinConns = 2, 0
+	auxCfg.MaxConns, auxCfg.MinConns = auxPoolSize, 0
 	aux, err := pgxpool.NewWithConfig(ctx, auxCfg)
 	if err != nil {
 		pool.Close()

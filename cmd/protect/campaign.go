@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/protectnow/protect/app"
 	"io"
 	"os"
 	"sort"
@@ -28,7 +29,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) == 0 {
 		return usageError{campaignUsage}
 	}
-	rt, err := openRuntime(ctx, stderr)
+	rt, err := openRuntime(ctx, stderr, app.MigrateApply)
 	if err != nil {
 		return err
 	}

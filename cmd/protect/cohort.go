@@ -37,14 +37,14 @@ func cmdCohort(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	logger := app.NewLogger(stderr, cfg)
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if _, err := app.Migrate(ctx, cfg); err != nil {
+		return err
+	}
+	st, err := store.OpenWith(ctx, cfg.DatabaseURL, store.PoolOptions{MaxConns: cfg.DBPool, PgBouncer: cfg.DBPgBouncer})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
 	who := *actor
 	if who == "" {
 		who = "cli:" + os.Getenv("USER")

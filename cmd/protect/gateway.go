@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,13 +43,23 @@ type gateway struct {
 	sandbox   *sandbox.Server
 	esc       *escalation.Service
 	hup       chan os.Signal
+	// workers is the queue server once started; draining is set when it
+	// stops taking tasks. Readiness reads both.
+	workers  atomic.Pointer[asynq.Server]
+	draining atomic.Bool
 }
 
 // openGateway opens the runtime and builds the engine. With no Twilio
 // credentials and no API URL, and when withSandbox is set, it starts the
 // built-in sandbox and points twilio-go at it.
 func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gateway, error) {
-	rt, err := openRuntime(ctx, stderr)
+	// One process (run) migrates; serve and worker, of which many may
+	// start at once, wait for `protect migrate`.
+	mode := app.MigrateWait
+	if withSandbox {
+		mode = app.MigrateApply
+	}
+	rt, err := openRuntime(ctx, stderr, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -141,14 +152,17 @@ func (g *gateway) firstUserHint(ctx context.Context, stderr io.Writer) {
 	}
 }
 
-// runWorkers runs the queue workers and the engine's loops until ctx ends.
+// runWorkers runs the queue workers and the engine's loops until ctx ends,
+// then drains: no new task is taken, and tasks in flight get
+// PROTECT_SHUTDOWN_GRACE to finish before they go back to the queue (the
+// claim in PostgreSQL makes a retried task safe).
 func (g *gateway) runWorkers(ctx context.Context) error {
 	cfg := g.rt.Config
 	srv := asynq.NewServerFromRedisClient(g.rt.Redis, asynq.Config{
 		Concurrency:       cfg.WorkerConcurrency,
 		Queues:            map[string]int{escalation.QueueEscalation: 10, outreach.QueueCall: 5, outreach.QueueSMS: 5},
 		TaskCheckInterval: 100 * time.Millisecond,
-		ShutdownTimeout:   20 * time.Second,
+		ShutdownTimeout:   cfg.ShutdownGrace,
 		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
 			return time.Duration(1<<min(n, 8)) * time.Second
 		},
@@ -161,13 +175,61 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	g.workers.Store(srv)
 	g.rt.Logger.Info("workers running", "concurrency", cfg.WorkerConcurrency)
 	var wg sync.WaitGroup
 	wg.Go(func() { g.esc.Run(ctx) })
 	g.engine.Run(ctx)
 	wg.Wait()
+	g.draining.Store(true)
+	g.rt.Logger.Info("workers draining", "grace", cfg.ShutdownGrace.String())
+	start := time.Now()
 	srv.Shutdown()
+	g.rt.Logger.Info("workers stopped", "drained_in", time.Since(start).Round(time.Millisecond).String())
 	return nil
+}
+
+// checks are what this process needs to be ready: PostgreSQL, Redis and,
+// in a process that runs workers, a queue server that is not draining.
+func (g *gateway) checks(workers bool) []server.Check {
+	cs := []server.Check{
+		{Name: "postgres", Ping: g.rt.Store.Ping},
+		{Name: "redis", Ping: func(ctx context.Context) error { return g.rt.Redis.Ping(ctx).Err() }},
+	}
+	if workers {
+		cs = append(cs, server.Check{Name: "queue", Ping: func(context.Context) error {
+			srv := g.workers.Load()
+			switch {
+			case g.draining.Load():
+				return errors.New("draining")
+			case srv == nil:
+				return errors.New("not started")
+			}
+			return srv.Ping()
+		}})
+	}
+	return cs
+}
+
+// listenOps binds the side listeners this process is configured with (a
+// worker's health and metrics, or metrics moved off the public listener)
+// before any work starts, and returns a function that serves them.
+func (g *gateway) listenOps(workers bool) (func(ctx context.Context) error, error) {
+	cfg := g.rt.Config
+	addr, name, h := cfg.MetricsAddr, "PROTECT_METRICS_ADDR", server.MetricsOnly()
+	if workers {
+		addr, name, h = cfg.WorkerAddr, "PROTECT_WORKER_ADDR", server.Ops(g.checks(true), g.rt.Logger)
+	}
+	if addr == "" {
+		return func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
+	}
+	ln, err := server.Listen(addr, name)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		return server.ServeListener(ctx, ln, h, "ops listener", g.rt.Logger)
+	}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -179,10 +241,15 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer g.close()
+	serveOps, err := g.listenOps(false)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var workErr error
+	var workErr, opsErr error
+	wg.Go(func() { opsErr = serveOps(ctx) })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -196,7 +263,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	cancel()
 	wg.Wait()
-	return errors.Join(err, workErr)
+	return errors.Join(err, workErr, opsErr)
 }
 
 func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -208,12 +275,24 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer g.close()
+	serveOps, err := g.listenOps(false)
+	if err != nil {
+		return err
+	}
 	h, err := g.handler()
 	if err != nil {
 		return err
 	}
 	g.firstUserHint(ctx, stderr)
-	return server.Serve(ctx, g.rt.Config.HTTPAddr, h, g.rt.Logger)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var opsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { opsErr = serveOps(ctx) })
+	err = server.Serve(ctx, g.rt.Config.HTTPAddr, h, g.rt.Logger)
+	cancel()
+	wg.Wait()
+	return errors.Join(err, opsErr)
 }
 
 func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -225,7 +304,23 @@ func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer g.close()
-	return g.runWorkers(ctx)
+	serveOps, err := g.listenOps(true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var opsErr error
+	var wg sync.WaitGroup
+	// The listener outlives the workers' drain, so that readiness says
+	// "draining" until the last task has finished.
+	opsCtx, stopOps := context.WithCancel(context.Background())
+	defer stopOps()
+	wg.Go(func() { opsErr = serveOps(opsCtx) })
+	err = g.runWorkers(ctx)
+	stopOps()
+	wg.Wait()
+	return errors.Join(err, opsErr)
 }
 
 // cmdSandbox runs the Twilio sandbox on its own, for deployments that run

@@ -19,15 +19,17 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	// Migrations run over a direct connection (PROTECT_MIGRATE_DATABASE_URL);
+	// the shipped templates go in through the usual one.
+	applied, err := app.Migrate(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenWith(ctx, cfg.DatabaseURL, store.PoolOptions{MaxConns: 2, PgBouncer: cfg.DBPgBouncer})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	applied, err := st.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	if len(applied) == 0 {
 		fmt.Fprintln(stdout, "database is up to date")
 	}
@@ -44,14 +46,16 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// openRuntime loads the configuration and opens the runtime.
-func openRuntime(ctx context.Context, stderr io.Writer) (*app.Runtime, error) {
+// openRuntime loads the configuration and opens the runtime, applying
+// pending migrations or waiting for them as mode says (PROTECT_MIGRATE
+// overrides it).
+func openRuntime(ctx context.Context, stderr io.Writer, mode app.MigrateMode) (*app.Runtime, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
 	}
 	logger := app.NewLogger(stderr, cfg)
-	rt, err := app.Open(ctx, cfg, logger)
+	rt, err := app.Open(ctx, cfg, logger, mode)
 	if err != nil {
 		return nil, err
 	}

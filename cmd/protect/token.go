@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/protectnow/protect/app"
 	"io"
 	"os"
 
@@ -14,7 +15,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 {
 		return usageError{usage}
 	}
-	rt, err := openRuntime(ctx, stderr)
+	rt, err := openRuntime(ctx, stderr, app.MigrateApply)
 	if err != nil {
 		return err
 	}

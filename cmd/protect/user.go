@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/protectnow/protect/app"
 	"io"
 	"os"
 	"strings"
@@ -83,7 +84,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if strings.TrimSpace(*name) == "" || !store.ValidRole(*role) {
 		return usageError{usage}
 	}
-	rt, err := openRuntime(ctx, stderr)
+	rt, err := openRuntime(ctx, stderr, app.MigrateApply)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func userChange(ctx context.Context, action string, args []string, stdout, stder
 		return usageError{userUsage}
 	}
 	name := strings.TrimSpace(args[0])
-	rt, err := openRuntime(ctx, stderr)
+	rt, err := openRuntime(ctx, stderr, app.MigrateApply)
 	if err != nil {
 		return err
 	}
