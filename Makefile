@@ -37,7 +37,7 @@ FUZZTIME ?= 30s
 fuzz:
 	@scripts/services.sh --test
 	@for spec in \
-		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader \
+		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader outreach/cohort:FuzzImport \
 		questionnaire:FuzzNormalize questionnaire:FuzzMatch questionnaire:FuzzLoad \
 		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse internal/clip:FuzzText; do \
 		pkg=$${spec%%:*}; fn=$${spec##*:}; \
