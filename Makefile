@@ -20,24 +20,26 @@ services:
 run: services build
 	$(BIN) run
 
-## test: every test, against the real PostgreSQL and Redis
-test:
+## test: lint, then every test, against the real PostgreSQL and Redis
+test: lint
 	@scripts/services.sh --test
 	@scripts/browser.sh
-	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-## lint: formatting and vet
+## lint: gofmt, go vet, go mod tidy -diff and staticcheck
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
+	$(STATICCHECK) ./...
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
 	@scripts/services.sh --test
 	@for spec in \
-		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader \
+		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader outreach/cohort:FuzzImport \
 		questionnaire:FuzzNormalize questionnaire:FuzzMatch questionnaire:FuzzLoad \
 		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse internal/clip:FuzzText; do \
 		pkg=$${spec%%:*}; fn=$${spec##*:}; \

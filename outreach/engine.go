@@ -115,10 +115,15 @@ func (e *Engine) SaveQuestionnaire(ctx context.Context, filename string, data []
 	return e.store.SaveQuestionnaire(ctx, qn.ID, qn.Title, qn.Checksum(), qn.Canonical())
 }
 
-func (e *Engine) templateExists(ctx context.Context) func(string) bool {
-	return func(key string) bool {
+// templateExists looks a template up for a questionnaire check: only a
+// real miss (ErrNoText) is "does not exist"; any other error is returned.
+func (e *Engine) templateExists(ctx context.Context) func(string) (bool, error) {
+	return func(key string) (bool, error) {
 		_, _, err := e.rend.texts.Body(ctx, SMS, key, "en")
-		return err == nil
+		if errors.Is(err, ErrNoText) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 }
 
@@ -185,8 +190,11 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 		errs = append(errs, errors.New("voice_sender: required when the sender is a messaging service and the attempt policy places calls (a Twilio number in E.164)"))
 	}
 	cohort, err := e.store.CohortByName(ctx, spec.Cohort)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		errs = append(errs, fmt.Errorf("cohort: %w", err))
+	case err != nil: // not the spec's fault: the lookup failed
+		return store.Campaign{}, fmt.Errorf("cohort: %w", err)
 	}
 	if len(errs) > 0 {
 		return store.Campaign{}, &InvalidSpecError{errors.Join(errs...)}

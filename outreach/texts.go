@@ -2,6 +2,7 @@ package outreach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,6 +40,10 @@ type FileTexts struct {
 	byLang map[string]questionnaire.Texts
 }
 
+// ErrNoText is matched by the error a Texts' Body returns when the key has
+// no text: a real miss, unlike a lookup that failed.
+var ErrNoText = errors.New("no approved text")
+
 // DefaultTexts returns the shipped English texts.
 func DefaultTexts() *FileTexts {
 	return &FileTexts{byLang: map[string]questionnaire.Texts{"en": questionnaire.DefaultTexts()}}
@@ -63,7 +68,7 @@ func (f *FileTexts) Body(_ context.Context, channel, key, language string) (stri
 			return body, lang, nil
 		}
 	}
-	return "", "", fmt.Errorf("no %s text for %q", channel, key)
+	return "", "", fmt.Errorf("%s text for %q: %w", channel, key, ErrNoText)
 }
 
 // Values are the placeholder values for one message.

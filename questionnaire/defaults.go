@@ -34,7 +34,7 @@ var defaultWelsh = sync.OnceValue(func() Texts {
 
 var defaultQuestionnaire = sync.OnceValue(func() *Questionnaire {
 	qn, err := Load("defaults/wellbeing.yaml", mustRead("defaults/wellbeing.yaml"),
-		LoadOptions{TemplateExists: defaultTexts().Has})
+		LoadOptions{TemplateExists: func(key string) (bool, error) { return defaultTexts().Has(key), nil }})
 	if err != nil {
 		panic("questionnaire: default questionnaire: " + err.Error())
 	}

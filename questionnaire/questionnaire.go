@@ -158,8 +158,10 @@ func (p Priority) Valid() bool { return p.Rank() < 4 }
 // LoadOptions configures Load and Validate.
 type LoadOptions struct {
 	// TemplateExists reports whether a template key exists. Nil accepts any
-	// non-empty key.
-	TemplateExists func(key string) bool
+	// non-empty key. An error (the lookup failed, say the database is down)
+	// stops the load with that error: it is not reported as a missing
+	// template.
+	TemplateExists func(key string) (bool, error)
 	// Categories lists the accepted need categories. Nil means
 	// DefaultCategories.
 	Categories []Category
@@ -334,6 +336,9 @@ func (qn *Questionnaire) Validate(opts LoadOptions) error {
 		v.categories[c] = true
 	}
 	v.check(qn)
+	if v.lookupErr != nil {
+		return v.lookupErr
+	}
 	if len(v.problems) == 0 {
 		return nil
 	}
@@ -344,6 +349,7 @@ type validator struct {
 	opts       LoadOptions
 	categories map[Category]bool
 	problems   []Problem
+	lookupErr  error // a template lookup that failed, not missed
 }
 
 func (v *validator) add(question, option, format string, args ...any) {
@@ -362,7 +368,14 @@ func (v *validator) template(question, option, what, key string, required bool) 
 		v.add(question, option, "%s template key %q is not valid (use letters, digits, '.', '_' or '-')", what, key)
 		return
 	}
-	if v.opts.TemplateExists != nil && !v.opts.TemplateExists(key) {
+	if v.opts.TemplateExists == nil {
+		return
+	}
+	ok, err := v.opts.TemplateExists(key)
+	switch {
+	case err != nil:
+		v.lookupErr = errors.Join(v.lookupErr, fmt.Errorf("look up %s template %q: %w", what, key, err))
+	case !ok:
 		v.add(question, option, "%s template %q does not exist", what, key)
 	}
 }

@@ -132,7 +132,7 @@ func (t Texts) Voice(key string) (string, bool) {
 	return x.Voice, ok && x.Voice != ""
 }
 
-// Has reports whether key has a text for either channel. Use it as
+// Has reports whether key has a text for either channel, for
 // LoadOptions.TemplateExists.
 func (t Texts) Has(key string) bool {
 	_, ok := t.texts[key]

@@ -20,13 +20,25 @@ type Cohort struct {
 // EnsureCohort returns the cohort with that name, creating it if needed.
 func (s *Store) EnsureCohort(ctx context.Context, name string) (Cohort, error) {
 	var c Cohort
-	err := s.pool.QueryRow(ctx, `INSERT INTO cohorts (name) VALUES ($1)
-		ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-		RETURNING id, name, created_at`, name).Scan(&c.ID, &c.Name, &c.CreatedAt)
+	err := s.pool.QueryRow(ctx, ensureCohortSQL, name).Scan(&c.ID, &c.Name, &c.CreatedAt)
 	if err != nil {
 		return c, fmt.Errorf("ensure cohort: %w", err)
 	}
 	return c, nil
+}
+
+const ensureCohortSQL = `INSERT INTO cohorts (name) VALUES ($1)
+		ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+		RETURNING id, name, created_at`
+
+// ensureCohort is EnsureCohort in a transaction: the cohort is created
+// only if the transaction commits.
+func ensureCohort(ctx context.Context, tx pgx.Tx, name string) (int64, error) {
+	var c Cohort
+	if err := tx.QueryRow(ctx, ensureCohortSQL, name).Scan(&c.ID, &c.Name, &c.CreatedAt); err != nil {
+		return 0, fmt.Errorf("ensure cohort: %w", err)
+	}
+	return c.ID, nil
 }
 
 // CohortByName finds a cohort and counts its members.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,21 +44,28 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.NoContactRoute += o.NoContactRoute
 }
 
-// ImportRun records one import and writes its batches on a connection of its
-// own, so the staging table is private to it.
+// ImportRun records one import and writes it in one transaction on a
+// connection of its own (the staging table is private to it). Nothing it
+// writes, not even a new cohort, is seen by anyone until Finish commits;
+// the import's record is written outside that transaction, so a failed
+// import is still recorded with its error.
 type ImportRun struct {
 	ID       int64
 	CohortID int64
+	store    *Store
 	conn     *pgxpool.Conn
+	tx       pgx.Tx
 }
 
-// StartImport records the start of an import into a cohort.
-func (s *Store) StartImport(ctx context.Context, cohortID int64, fileName, actor string) (*ImportRun, error) {
+// StartImport records the start of an import into the named cohort and
+// opens its transaction, in which the cohort is created if new. Another
+// import into the same cohort waits until this one finishes.
+func (s *Store) StartImport(ctx context.Context, cohort, fileName, actor string) (*ImportRun, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start import: %w", err)
 	}
-	run := &ImportRun{CohortID: cohortID, conn: conn}
+	run := &ImportRun{store: s, conn: conn}
 	if _, err := conn.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_stage (
 			nhs_number char(10) PRIMARY KEY, given_name text, family_name text, date_of_birth date,
 			mobile text, mobile_kind text, landline text, landline_kind text,
@@ -66,11 +74,19 @@ func (s *Store) StartImport(ctx context.Context, cohortID int64, fileName, actor
 		conn.Release()
 		return nil, fmt.Errorf("start import: staging table: %w", err)
 	}
-	err = conn.QueryRow(ctx, `INSERT INTO imports (cohort_id, file_name, actor) VALUES ($1, $2, $3) RETURNING id`,
-		cohortID, fileName, actor).Scan(&run.ID)
+	err = conn.QueryRow(ctx, `INSERT INTO imports (cohort_id, cohort_name, file_name, actor)
+		VALUES ((SELECT id FROM cohorts WHERE name = $1), $1, $2, $3) RETURNING id`,
+		cohort, fileName, actor).Scan(&run.ID)
 	if err != nil {
 		conn.Release()
 		return nil, fmt.Errorf("start import: %w", err)
+	}
+	if run.tx, err = conn.Begin(ctx); err == nil {
+		run.CohortID, err = ensureCohort(ctx, run.tx, cohort)
+	}
+	if err != nil {
+		err = fmt.Errorf("start import: %w", err)
+		return nil, errors.Join(err, run.Finish(context.WithoutCancel(ctx), ImportSummary{Error: err.Error()}))
 	}
 	return run, nil
 }
@@ -125,27 +141,28 @@ SELECT
     count(*) FILTER (WHERE s.mobile IS NULL AND s.landline IS NULL)
 FROM import_stage s LEFT JOIN up u ON u.nhs_number = s.nhs_number`
 
-// WriteBatch writes validated rows in one transaction. The rows must have
-// distinct NHS numbers.
+// WriteBatch writes validated rows in the import's transaction. The rows
+// must have distinct NHS numbers. After an error the run can only Finish.
 func (r *ImportRun) WriteBatch(ctx context.Context, rows []PatientRow) (ImportCounts, error) {
 	var c ImportCounts
 	if len(rows) == 0 {
 		return c, nil
 	}
-	err := pgx.BeginFunc(ctx, r.conn, func(tx pgx.Tx) error {
-		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			p := &rows[i]
-			return []any{p.NHSNumber, p.GivenName, p.FamilyName, p.DateOfBirth,
-				nullable(p.Mobile), nullable(p.MobileKind), nullable(p.Landline), nullable(p.LandlineKind),
-				p.GPPracticeCode, p.Locality, p.Language, p.PreferredChannel}, nil
-		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, stageColumns, src); err != nil {
-			return fmt.Errorf("copy: %w", err)
-		}
-		return tx.QueryRow(ctx, upsertBatch, r.CohortID).Scan(&c.Accepted, &c.Updated, &c.Unchanged, &c.NoContactRoute)
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		p := &rows[i]
+		return []any{p.NHSNumber, p.GivenName, p.FamilyName, p.DateOfBirth,
+			nullable(p.Mobile), nullable(p.MobileKind), nullable(p.Landline), nullable(p.LandlineKind),
+			p.GPPracticeCode, p.Locality, p.Language, p.PreferredChannel}, nil
 	})
-	if err != nil {
+	if _, err := r.tx.CopyFrom(ctx, pgx.Identifier{"import_stage"}, stageColumns, src); err != nil {
+		return c, fmt.Errorf("import batch: copy: %w", err)
+	}
+	if err := r.tx.QueryRow(ctx, upsertBatch, r.CohortID).Scan(&c.Accepted, &c.Updated, &c.Unchanged, &c.NoContactRoute); err != nil {
 		return ImportCounts{}, fmt.Errorf("import batch: %w", err)
+	}
+	// The stage holds one batch at a time; it is emptied at commit too.
+	if _, err := r.tx.Exec(ctx, `TRUNCATE import_stage`); err != nil {
+		return ImportCounts{}, fmt.Errorf("import batch: empty stage: %w", err)
 	}
 	return c, nil
 }
@@ -161,16 +178,47 @@ type ImportSummary struct {
 	Error      string
 }
 
-// Finish records the outcome of the run and releases its connection.
+// Finish ends the run and releases its connection. Without an error in
+// sum, it records the outcome and commits everything the run wrote in one
+// go; with one (or when the commit fails), it rolls everything back and
+// records the error, with nothing counted as imported. The record is
+// always finished, and Finish returns the commit's or the record's error.
 func (r *ImportRun) Finish(ctx context.Context, sum ImportSummary) error {
 	defer r.conn.Release()
-	_, err := r.conn.Exec(ctx, `UPDATE imports SET finished_at = now(), rows_read = $2, accepted = $3, updated = $4,
+	const finish = `UPDATE imports SET finished_at = now(), cohort_id = $12, rows_read = $2, accepted = $3, updated = $4,
 			unchanged = $5, no_contact_route = $6, rejected = $7, duplicates = $8, warnings = $9,
 			report_path = $10, error = $11
-		WHERE id = $1`, r.ID, sum.RowsRead, sum.Counts.Accepted, sum.Counts.Updated, sum.Counts.Unchanged,
-		sum.Counts.NoContactRoute, sum.Rejected, sum.Duplicates, sum.Warnings, sum.ReportPath, sum.Error)
-	if err != nil {
-		return fmt.Errorf("finish import: %w", err)
+		WHERE id = $1`
+	var commitErr error
+	if sum.Error == "" && r.tx != nil {
+		_, err := r.tx.Exec(ctx, finish, r.ID, sum.RowsRead, sum.Counts.Accepted, sum.Counts.Updated, sum.Counts.Unchanged,
+			sum.Counts.NoContactRoute, sum.Rejected, sum.Duplicates, sum.Warnings, sum.ReportPath, sum.Error, r.CohortID)
+		if err == nil {
+			err = r.tx.Commit(ctx)
+		}
+		if err == nil {
+			return nil
+		}
+		commitErr = fmt.Errorf("import %d: commit: %w", r.ID, err)
+		sum.Error = commitErr.Error()
 	}
-	return nil
+	var rbErr error
+	if r.tx != nil {
+		rbErr = r.tx.Rollback(ctx)
+		if errors.Is(rbErr, pgx.ErrTxClosed) {
+			rbErr = nil
+		}
+	}
+	// Nothing was imported: only the rows read and rejected mean anything.
+	sum.Counts = ImportCounts{}
+	// The pool, not the run's connection, which may be what failed.
+	_, err := r.store.pool.Exec(ctx, finish, r.ID, sum.RowsRead, 0, 0, 0, 0, sum.Rejected, sum.Duplicates, sum.Warnings,
+		sum.ReportPath, sum.Error, nil)
+	if err != nil {
+		err = fmt.Errorf("finish import %d: %w", r.ID, err)
+	}
+	if rbErr != nil {
+		rbErr = fmt.Errorf("import %d: roll back: %w", r.ID, rbErr)
+	}
+	return errors.Join(commitErr, err, rbErr)
 }

@@ -59,7 +59,7 @@ func NewDBTexts(st *store.Store, refresh time.Duration, logger *slog.Logger) *DB
 
 // ErrNoText is matched by the error Body returns for a key with no
 // approved text in the language or in English.
-var ErrNoText = errors.New("no approved text")
+var ErrNoText = outreach.ErrNoText
 
 // Body returns the text to send for key on channel in language, and its
 // language: English when the language has no approved text.

@@ -2,9 +2,11 @@ package window
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Region names accepted by BankHolidays and the "bank_holidays" JSON field.
@@ -16,8 +18,12 @@ const (
 	NoBankHolidays = "none"
 )
 
-//go:embed bankholidays.txt
-var bankHolidaysText string
+// bankHolidaysJSON is GOV.UK's published list of bank holidays, in its own
+// format, as scripts/refresh-bank-holidays.sh downloads it (README.md in
+// this folder says which years it covers and how they were checked).
+//
+//go:embed bank-holidays.json
+var bankHolidaysJSON []byte
 
 var (
 	// bankHolidays holds the official lists, region by region.
@@ -30,10 +36,10 @@ var (
 func init() {
 	var weekend map[string][]Date
 	var err error
-	bankHolidays, weekend, err = parseBankHolidays(bankHolidaysText)
+	bankHolidays, weekend, err = parseBankHolidays(bankHolidaysJSON)
 	if err != nil {
-		// The file is embedded, so a bad line is a build-time mistake.
-		panic(fmt.Sprintf("window: bankholidays.txt: %v", err))
+		// The file is embedded, so a bad entry is a build-time mistake.
+		panic(fmt.Sprintf("window: bank-holidays.json: %v", err))
 	}
 	bankHolidaySet = make(map[string]map[Date]bool, len(bankHolidays))
 	for r, ds := range bankHolidays {
@@ -45,36 +51,63 @@ func init() {
 	}
 }
 
-// parseBankHolidays reads bankholidays.txt into the official lists and
-// the "~" weekend days.
-func parseBankHolidays(text string) (official, weekend map[string][]Date, err error) {
-	official, weekend = map[string][]Date{}, map[string][]Date{}
-	region := ""
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-			continue
-		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
-			region = line[1 : len(line)-1]
-			continue
-		case region == "":
-			return nil, nil, fmt.Errorf("line %d: date before any [region]", n+1)
-		}
-		into := official
-		if rest, ok := strings.CutPrefix(line, "~"); ok {
-			into, line = weekend, rest
-		}
-		field, _, _ := strings.Cut(line, " ")
-		d, err := ParseDate(field)
-		if err != nil {
-			return nil, nil, fmt.Errorf("line %d: %w", n+1, err)
-		}
-		into[region] = append(into[region], d)
+// govukDivision is one region of GOV.UK's bank holidays JSON.
+type govukDivision struct {
+	Division string `json:"division"`
+	Events   []struct {
+		Title   string `json:"title"`
+		Date    string `json:"date"`
+		Notes   string `json:"notes"`
+		Bunting bool   `json:"bunting"`
+	} `json:"events"`
+}
+
+// fixedHolidays are the holidays on a fixed date that a substitute day can
+// stand in for, by their GOV.UK title (lower case, plain apostrophes).
+var fixedHolidays = map[string]struct {
+	month time.Month
+	day   int
+}{
+	"new year's day": {time.January, 1}, "2nd january": {time.January, 2},
+	"st patrick's day": {time.March, 17}, "battle of the boyne (orangemen's day)": {time.July, 12},
+	"st andrew's day": {time.November, 30}, "christmas day": {time.December, 25}, "boxing day": {time.December, 26},
+}
+
+// parseBankHolidays reads GOV.UK's JSON into the official lists, region by
+// region, and the weekend days that substitute days stand in for (a
+// Saturday Boxing Day): those are not bank holidays, but windows stay
+// closed on them too, as nobody wants an automated call on Boxing Day.
+func parseBankHolidays(data []byte) (official, weekend map[string][]Date, err error) {
+	var in map[string]govukDivision
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, nil, err
 	}
-	for r, ds := range official {
-		slices.SortFunc(ds, Date.Compare)
-		official[r] = slices.Compact(ds)
+	official, weekend = map[string][]Date{}, map[string][]Date{}
+	for _, region := range Regions() {
+		div, ok := in[region]
+		if !ok || len(div.Events) == 0 {
+			return nil, nil, fmt.Errorf("no bank holidays for %s", region)
+		}
+		for i, e := range div.Events {
+			d, err := ParseDate(e.Date)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s event %d (%s): %w", region, i, e.Title, err)
+			}
+			official[region] = append(official[region], d)
+			if !strings.Contains(strings.ToLower(e.Notes), "substitute day") {
+				continue
+			}
+			title := strings.ToLower(strings.ReplaceAll(e.Title, "’", "'"))
+			if f, ok := fixedHolidays[title]; ok {
+				if orig := (Date{d.Year, f.month, f.day}); orig.Weekday() == time.Saturday || orig.Weekday() == time.Sunday {
+					weekend[region] = append(weekend[region], orig)
+				}
+			}
+		}
+		slices.SortFunc(official[region], Date.Compare)
+		official[region] = slices.Compact(official[region])
+		slices.SortFunc(weekend[region], Date.Compare)
+		weekend[region] = slices.Compact(weekend[region])
 	}
 	return official, weekend, nil
 }
@@ -86,7 +119,8 @@ func Regions() []string {
 
 // BankHolidays returns the bank holidays of a UK region (EnglandAndWales,
 // Scotland or NorthernIreland), sorted, substitute days included. "" and
-// "none" give no dates. The list covers BankHolidayYears only.
+// "none" give no dates. The list covers BankHolidayYears only (see
+// CoveredUntil).
 //
 // A window with BankHolidays set is closed on these days and also on the
 // holiday itself when it falls at a weekend and a substitute day stands in
@@ -107,7 +141,34 @@ func BankHolidays(region string) ([]Date, error) {
 // would allow contact on, say, Christmas Day.
 func BankHolidayYears() (first, last int) {
 	ds := bankHolidays[EnglandAndWales]
-	return ds[0].Year, ds[len(ds)-1].Year
+	first, last = ds[0].Year, ds[len(ds)-1].Year
+	for _, r := range Regions() {
+		last = min(last, bankHolidays[r][len(bankHolidays[r])-1].Year)
+	}
+	return first, last
+}
+
+// CoveredUntil returns the last day whose bank holidays are known: 31
+// December of the last year in the shipped list.
+func CoveredUntil() Date {
+	_, last := BankHolidayYears()
+	return Date{last, time.December, 31}
+}
+
+// CoverageWarning returns a warning for a campaign whose window closes on
+// bank holidays and whose contacts may run until last (a date), when last
+// is after CoveredUntil: bank holidays after that are unknown, so the
+// window would stay open on them. It returns "" when there is nothing to
+// say. The CLI, API and console show it when a campaign is created or
+// started.
+func (w Window) CoverageWarning(last Date) string {
+	until := CoveredUntil()
+	if w.BankHolidays == "" || w.BankHolidays == NoBankHolidays || last.Compare(until) <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("this campaign may run until %s, but bank holidays are known only until %s: after that its window "+
+		"stays open on bank holidays. Refresh the list (scripts/refresh-bank-holidays.sh) and rebuild, or add the dates to the window's \"holidays\"",
+		last, until)
 }
 
 func isBankHoliday(region string, d Date) bool {

@@ -2,6 +2,7 @@ package window
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,30 +77,45 @@ func byRule(region string, y int) (official, weekendDays []Date) {
 	return official, weekendDays
 }
 
+// rulesFrom is the first year checked against the rules: earlier years in
+// GOV.UK's list moved holidays for one-off events (2020, 2022, 2023).
+const rulesFrom = 2025
+
+// TestBankHolidaysMatchRules checks the shipped list against the rules from
+// rulesFrom on: every holiday the rules give is listed, and so is every
+// weekend holiday a substitute day stands in for. A listed day the rules do
+// not give (a one-off holiday) is logged, not refused.
 func TestBankHolidaysMatchRules(t *testing.T) {
-	_, weekendDays, err := parseBankHolidays(bankHolidaysText)
+	_, weekendDays, err := parseBankHolidays(bankHolidaysJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
 	first, last := BankHolidayYears()
-	if first != 2025 || last != 2028 {
-		t.Errorf("years = %d..%d, want 2025..2028", first, last)
+	if first > rulesFrom || last < 2028 {
+		t.Errorf("years = %d..%d, want at least %d..2028", first, last, rulesFrom)
 	}
 	for _, region := range Regions() {
-		var want, wantWeekend []Date
-		for y := first; y <= last; y++ {
-			o, w := byRule(region, y)
-			want, wantWeekend = append(want, o...), append(wantWeekend, w...)
-		}
 		got, err := BankHolidays(region)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s:\n got %v\nwant %v", region, got, want)
-		}
-		if !slices.Equal(weekendDays[region], wantWeekend) {
-			t.Errorf("%s weekend days:\n got %v\nwant %v", region, weekendDays[region], wantWeekend)
+		for y := max(first, rulesFrom); y <= last; y++ {
+			want, wantWeekend := byRule(region, y)
+			for _, d := range want {
+				if !slices.Contains(got, d) {
+					t.Errorf("%s: %s is a bank holiday by the rules, not in the list", region, d)
+				}
+			}
+			for _, d := range wantWeekend {
+				if !slices.Contains(weekendDays[region], d) {
+					t.Errorf("%s: %s is a weekend holiday with a substitute day, not closed", region, d)
+				}
+			}
+			for _, d := range got {
+				if d.Year == y && !slices.Contains(want, d) {
+					t.Logf("%s: %s is listed but not given by the rules (a one-off holiday?)", region, d)
+				}
+			}
 		}
 	}
 }
@@ -153,9 +169,64 @@ func TestBankHolidays(t *testing.T) {
 
 // TestBankHolidayCoverage fails once the shipped lists no longer cover
 // this year: windows would then allow calls on bank holidays. Add the new
-// year's dates to bankholidays.txt.
+// year: run scripts/refresh-bank-holidays.sh.
 func TestBankHolidayCoverage(t *testing.T) {
 	if _, last := BankHolidayYears(); time.Now().Year() > last {
-		t.Fatalf("bankholidays.txt ends in %d: add the bank holidays for %d", last, time.Now().Year())
+		t.Fatalf("bank-holidays.json ends in %d: run scripts/refresh-bank-holidays.sh for %d", last, time.Now().Year())
+	}
+}
+
+func TestCoverageWarning(t *testing.T) {
+	until := CoveredUntil()
+	if until != (Date{2028, time.December, 31}) {
+		t.Fatalf("covered until %s", until)
+	}
+	tests := []struct {
+		name string
+		w    Window
+		last Date
+		warn bool
+	}{
+		{"within the list", Default(), Date{2028, 12, 31}, false},
+		{"past the list", Default(), Date{2029, 1, 1}, true},
+		{"no bank holidays", Window{BankHolidays: NoBankHolidays}, Date{2035, 1, 1}, false},
+		{"region unset", Window{}, Date{2035, 1, 1}, false},
+		{"Scotland past the list", Window{BankHolidays: Scotland}, Date{2030, 6, 1}, true},
+	}
+	for _, tt := range tests {
+		got := tt.w.CoverageWarning(tt.last)
+		if (got != "") != tt.warn {
+			t.Errorf("%s: warning %q, want one: %v", tt.name, got, tt.warn)
+		}
+		if tt.warn && (!strings.Contains(got, "2028-12-31") || !strings.Contains(got, "refresh-bank-holidays.sh")) {
+			t.Errorf("%s: warning %q does not say until when or what to do", tt.name, got)
+		}
+	}
+}
+
+// TestParseGovUKSubstitutes reads GOV.UK's format: a substitute day's
+// weekend holiday closes windows too, whatever the apostrophe.
+func TestParseGovUKSubstitutes(t *testing.T) {
+	const data = `{"england-and-wales": {"division": "england-and-wales", "events": [
+		{"title": "New Year\u2019s Day", "date": "2033-01-03", "notes": "Substitute day", "bunting": true},
+		{"title": "Boxing Day", "date": "2032-12-27", "notes": "Substitute day", "bunting": true},
+		{"title": "Coronation", "date": "2033-05-09", "notes": "", "bunting": true}]},
+	"scotland": {"division": "scotland", "events": [{"title": "St Andrew's Day", "date": "2031-12-01", "notes": "Substitute day", "bunting": true}]},
+	"northern-ireland": {"division": "northern-ireland", "events": [{"title": "Good Friday", "date": "2033-04-15", "notes": "", "bunting": false}]}}`
+	official, weekendDays, err := parseBankHolidays([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := official[EnglandAndWales]; len(got) != 3 || got[0] != (Date{2032, 12, 27}) {
+		t.Errorf("official = %v", got)
+	}
+	want := []Date{{2032, 12, 26}, {2033, 1, 1}}
+	if !slices.Equal(weekendDays[EnglandAndWales], want) || !slices.Equal(weekendDays[Scotland], []Date{{2031, 11, 30}}) {
+		t.Errorf("weekend days = %v", weekendDays)
+	}
+	for _, bad := range []string{`{}`, `{"england-and-wales": {"events": [{"date": "2033-02-30"}]}}`, `[`} {
+		if _, _, err := parseBankHolidays([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }

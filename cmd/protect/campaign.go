@@ -10,10 +10,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
+	"github.com/protectnow/protect/window"
 )
 
 const campaignUsage = `usage:
@@ -74,6 +76,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch sub {
 	case "start":
+		warnCoverage(stderr, c, time.Now())
 		n, err := eng.Start(ctx, c.ID, who)
 		if err != nil {
 			return err
@@ -140,7 +143,7 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 	sender := fs.String("sender", "", "Twilio number (E.164) or messaging service SID (MG...)")
 	voiceSender := fs.String("voice-sender", "", "Twilio number (E.164) calls come from (default: the sender, when it is a number)")
 	pace := fs.Float64("pace", 5, "messages per second")
-	windowFile := fs.String("window", "", "calling window JSON file (default Mon-Sat 09:00-19:00 Europe/London, no bank holidays)")
+	windowFile := fs.String("window", "", "calling window JSON file (default Mon-Sat 09:00-19:00 Europe/London, closed on England and Wales bank holidays)")
 	policyFile := fs.String("policy", "", "attempt policy JSON file (default: SMS, SMS 48h later, then a call 48h after that)")
 	qFile := fs.String("questionnaire", "", "questionnaire YAML file (default: the wellbeing check)")
 	programme := fs.String("programme", "NHS Protect", "programme name used in messages")
@@ -178,6 +181,7 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 		return err
 	}
 	fmt.Fprintf(stdout, "Campaign %q created (id %s) as a draft. Start it with: protect campaign start %s\n", c.Name, strconv.FormatInt(c.ID, 10), c.Name)
+	warnCoverage(stderr, c, time.Now())
 	return nil
 }
 
@@ -221,4 +225,31 @@ func campaignPin(ctx context.Context, st *store.Store, who string, args []string
 	}
 	fmt.Fprintf(stdout, "Campaign %q pins %d template versions; other templates follow their live version.\n", c.Name, len(pins))
 	return nil
+}
+
+// planningMargin is added to a policy's waits for the days pacing a large
+// cohort through the window takes.
+const planningMargin = 14 * 24 * time.Hour
+
+// coverageWarning warns when a campaign planned from now may still contact
+// patients after the last day whose bank holidays are known: the first
+// contacts are paced from now, and each step waits before the next.
+func coverageWarning(c store.Campaign, now time.Time) string {
+	w, err := window.Parse(c.Window)
+	if err != nil {
+		return ""
+	}
+	span := planningMargin
+	if pol, err := outreach.ParsePolicy(c.Policy, true); err == nil {
+		for _, s := range pol.Steps {
+			span += time.Duration(s.Wait)
+		}
+	}
+	return w.CoverageWarning(window.DateOf(now.Add(span)))
+}
+
+func warnCoverage(w io.Writer, c store.Campaign, now time.Time) {
+	if msg := coverageWarning(c, now); msg != "" {
+		fmt.Fprintf(w, "warning: campaign %q: %s\n", c.Name, msg)
+	}
 }

@@ -23,25 +23,29 @@ var version = "dev"
 type command struct {
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// subcommands are the words the command takes first, if any; the
+	// README's command table is checked against them (readme_test.go).
+	subcommands []string
 }
 
 var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"run":      {"HTTP server and workers in one process (the default on one machine)", cmdRun},
-		"serve":    {"HTTP server only: webhooks, API and console", cmdServe},
-		"worker":   {"workers only: sending, calling, reconciling", cmdWorker},
-		"migrate":  {"apply database migrations", cmdMigrate},
-		"cohort":   {"cohort commands: import", cmdCohort},
-		"campaign": {"campaign commands: create, start, pause, resume, cancel, status, list", cmdCampaign},
-		"token":    {"API tokens: create (--team for a team's system), revoke", cmdToken},
-		"user":     {"console users: create, passwd, disable, enable", cmdUser},
-		"sandbox":  {"run the Twilio sandbox alone (for serve and worker run apart)", cmdSandbox},
+		"run":     {"HTTP server and workers in one process (the default on one machine)", cmdRun, nil},
+		"serve":   {"HTTP server only: webhooks, API and console", cmdServe, nil},
+		"worker":  {"workers only: sending, calling, reconciling", cmdWorker, nil},
+		"migrate": {"apply database migrations", cmdMigrate, nil},
+		"cohort":  {"cohort commands: import", cmdCohort, []string{"import"}},
+		"campaign": {"campaign commands: create, start, pause, resume, cancel, status, list, pin", cmdCampaign,
+			[]string{"create", "start", "pause", "resume", "cancel", "status", "list", "pin"}},
+		"token":   {"API tokens: create (--team for a team's system), revoke", cmdToken, []string{"create", "revoke"}},
+		"user":    {"console users: create, passwd, disable, enable", cmdUser, []string{"create", "passwd", "disable", "enable"}},
+		"sandbox": {"run the Twilio sandbox alone (for serve and worker run apart)", cmdSandbox, nil},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "protect", version)
 			return nil
-		}},
+		}, nil},
 	}
 }
 

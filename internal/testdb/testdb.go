@@ -1,7 +1,11 @@
 // Package testdb gives each test package a PostgreSQL database and a Redis
 // database number of its own, so packages run in parallel without sharing
 // state. Databases are cloned from a migrated template, which is rebuilt
-// only when the migrations change.
+// only when the migrations change. The template is built under a temporary
+// name and renamed once migrated and marked complete, so a run stopped
+// half-way never leaves a template that later runs would clone. A server
+// that is starting up, refusing connections or full is waited for, then
+// reported with what to do.
 //
 // Use it from TestMain:
 //
@@ -10,6 +14,7 @@ package testdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -23,6 +28,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/protectnow/protect/store"
@@ -86,7 +92,7 @@ func RedisURL() string { return redisURL }
 // Store opens (once) the package's database.
 func Store(t testing.TB) *store.Store {
 	t.Helper()
-	stOnce.Do(func() { st, stErr = store.Open(context.Background(), dbURL) })
+	stOnce.Do(func() { st, stErr = openStore(context.Background(), dbURL, connectWait) })
 	if stErr != nil {
 		t.Fatalf("testdb: %v", stErr)
 	}
@@ -146,11 +152,11 @@ func withDatabase(raw, db string) (string, error) {
 }
 
 func createDatabase(ctx context.Context, name string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+connectWait)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, AdminURL())
+	admin, err := connect(ctx, AdminURL(), connectWait)
 	if err != nil {
-		return "", fmt.Errorf("connect to PostgreSQL: %w", err)
+		return "", err
 	}
 	defer admin.Close(context.Background())
 	// Template creation and cloning are serialised: CREATE DATABASE ...
@@ -162,28 +168,8 @@ func createDatabase(ctx context.Context, name string) (string, error) {
 
 	dropStale(ctx, admin)
 	tpl := "protect_tpl_" + store.SchemaFingerprint()
-	var exists bool
-	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tpl).Scan(&exists); err != nil {
-		return "", fmt.Errorf("look up template: %w", err)
-	}
-	if !exists {
-		if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{tpl}.Sanitize()); err != nil {
-			return "", fmt.Errorf("create template: %w", err)
-		}
-		tplURL, err := withDatabase(AdminURL(), tpl)
-		if err != nil {
-			return "", err
-		}
-		s, err := store.Open(ctx, tplURL)
-		if err != nil {
-			return "", err
-		}
-		_, err = s.Migrate(ctx)
-		s.Close()
-		if err != nil {
-			admin.Exec(ctx, `DROP DATABASE `+pgx.Identifier{tpl}.Sanitize()) //nolint:errcheck
-			return "", fmt.Errorf("migrate template: %w", err)
-		}
+	if err := ensureTemplate(ctx, admin, tpl); err != nil {
+		return "", err
 	}
 	if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", fmt.Errorf("drop old %s: %w", name, err)
@@ -192,6 +178,134 @@ func createDatabase(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("create %s: %w", name, err)
 	}
 	return withDatabase(AdminURL(), name)
+}
+
+// templateMark is the comment a template gets once fully migrated; a
+// database under a template's name without it (left by an older version of
+// this package, or made by hand) is rebuilt, never cloned.
+const templateMark = "protect test template: migrated"
+
+// ensureTemplate makes sure tpl exists, fully migrated: it is built as
+// tpl_building, marked, then renamed, so no one ever sees it half-made.
+// The caller holds the advisory lock.
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, tpl string) error {
+	var mark *string
+	err := admin.QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, tpl).Scan(&mark)
+	if err == nil && mark != nil && *mark == templateMark {
+		return nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("look up template %s: %w", tpl, err)
+	}
+	build := tpl + "_building"
+	for _, db := range []string{tpl, build} { // a half-made one, or one a stopped run was building
+		if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{db}.Sanitize()+` WITH (FORCE)`); err != nil {
+			return fmt.Errorf("drop unfinished template %s: %w", db, err)
+		}
+	}
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{build}.Sanitize()); err != nil {
+		return fmt.Errorf("create template: %w", err)
+	}
+	buildURL, err := withDatabase(AdminURL(), build)
+	if err != nil {
+		return err
+	}
+	s, err := openStore(ctx, buildURL, connectWait)
+	if err != nil {
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	_, err = s.Migrate(ctx)
+	s.Close()
+	if err != nil {
+		admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{build}.Sanitize()+` WITH (FORCE)`) //nolint:errcheck
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	if _, err := admin.Exec(ctx, `COMMENT ON DATABASE `+pgx.Identifier{build}.Sanitize()+` IS '`+templateMark+`'`); err != nil {
+		return fmt.Errorf("mark template: %w", err)
+	}
+	if _, err := admin.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{build}.Sanitize()+` RENAME TO `+pgx.Identifier{tpl}.Sanitize()); err != nil {
+		return fmt.Errorf("rename template: %w", err)
+	}
+	return nil
+}
+
+// connectWait is how long a server that is starting up, refusing
+// connections or out of connections is waited for.
+const connectWait = time.Minute
+
+// connect connects to url, retrying with back-off for up to wait while the
+// server is starting up, refuses connections or has no free connection.
+func connect(ctx context.Context, url string, wait time.Duration) (*pgx.Conn, error) {
+	var c *pgx.Conn
+	err := retry(ctx, url, wait, func() (err error) {
+		c, err = pgx.Connect(ctx, url)
+		return err
+	})
+	return c, err
+}
+
+// openStore is store.Open with connect's retries.
+func openStore(ctx context.Context, url string, wait time.Duration) (*store.Store, error) {
+	var s *store.Store
+	err := retry(ctx, url, wait, func() (err error) {
+		s, err = store.Open(ctx, url)
+		return err
+	})
+	return s, err
+}
+
+func retry(ctx context.Context, url string, wait time.Duration, try func() error) error {
+	deadline := time.Now().Add(wait)
+	pause := 100 * time.Millisecond
+	for {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		if !transient(err) || time.Now().Add(pause).After(deadline) {
+			return explain(url, wait, err)
+		}
+		select {
+		case <-ctx.Done():
+			return explain(url, wait, err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// PostgreSQL's SQLSTATEs for a full server and one starting up.
+const (
+	sqlTooManyConnections = "53300"
+	sqlCannotConnectNow   = "57P03"
+)
+
+// transient reports whether err may go away by itself: the server is
+// starting up, refusing connections (restarting) or has no free connection.
+func transient(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == sqlTooManyConnections || pgErr.Code == sqlCannotConnectNow
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// explain says what to do about a connection that failed.
+func explain(url string, wait time.Duration, err error) error {
+	where := url
+	if u, perr := pgconn.ParseConfig(url); perr == nil {
+		where = fmt.Sprintf("%s:%d", u.Host, u.Port)
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == sqlTooManyConnections:
+		return fmt.Errorf("PostgreSQL at %s has no free connection after %s of retrying (other test runs or services hold them all): "+
+			"run fewer test packages at once (go test -p 1), stop what holds them, or raise max_connections: %w", where, wait, err)
+	case transient(err):
+		return fmt.Errorf("PostgreSQL at %s did not accept connections within %s: start it (`make services` or scripts/services.sh --test) "+
+			"or point PROTECT_TEST_DATABASE_URL at a running server: %w", where, wait, err)
+	}
+	return fmt.Errorf("connect to PostgreSQL at %s: %w", where, err)
 }
 
 // dropStale removes databases left by test processes that died, and

@@ -1,11 +1,18 @@
 package cohort
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/protectnow/protect/internal/testdb"
 	"github.com/protectnow/protect/phone"
 )
 
@@ -62,6 +69,56 @@ func FuzzParseHeader(f *testing.F) {
 			if _, ok := c.idx[k]; !ok {
 				t.Fatalf("accepted header %q without %s", line, k)
 			}
+		}
+	})
+}
+
+// FuzzImport feeds arbitrary files to the whole importer against the test
+// database: it must never panic; a failed import leaves no patient, cohort
+// or member behind and finishes its record with the error; a committed one
+// accounts for every row it read.
+func FuzzImport(f *testing.F) {
+	f.Add([]byte(header + "9434765919,Ada,Lovelace,1948-07-05,07911 123456,01603 123456,D82001,Norwich,en,sms\n"))
+	f.Add([]byte(header + "9434765919,Ada,Lovelace,1948-07-05,,,,,,\n\x00\xff\"\x01,\n\"x\"y\n"))
+	f.Add([]byte(header + "4010232137,\"Mary,Jones,1950-01-01,,,,,,\n9434765919,\"Ada\",Lovelace,1948-07-05,,,,,,\n"))
+	f.Add([]byte(header + "\"a\"b,c\n5075291708,Good,Row,1950-01-01,07911 111112,,,,,\n"))
+	f.Add([]byte("\ufeffNHS Number,Given Name\n1,2\n"))
+	f.Add([]byte{})
+	ctx := context.Background()
+	st := testdb.Store(f)
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var before [3]int
+		count := func(into *[3]int) {
+			err := st.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM patients), (SELECT count(*) FROM cohorts),
+				(SELECT count(*) FROM cohort_members)`).Scan(&into[0], &into[1], &into[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		count(&before)
+		name := fmt.Sprintf("fuzz-%d-%d", os.Getpid(), n.Add(1))
+		sum, err := Import(ctx, st, bytes.NewReader(data), "fuzz.csv", int64(len(data)), io.Discard,
+			Options{Cohort: name, Today: today, BatchSize: 2, Phones: phone.Parser{AllowTestNumbers: true}})
+		var finished bool
+		var errText string
+		if qerr := st.Pool().QueryRow(ctx, `SELECT finished_at IS NOT NULL, error FROM imports WHERE id = $1`, sum.ImportID).
+			Scan(&finished, &errText); qerr != nil {
+			t.Fatalf("import record %d: %v (import error %v)", sum.ImportID, qerr, err)
+		}
+		if !finished || (err != nil) != (errText != "") {
+			t.Fatalf("record finished=%v error=%q; import error %v", finished, errText, err)
+		}
+		if err != nil {
+			var after [3]int
+			count(&after)
+			if after != before {
+				t.Fatalf("failed import (%v) changed patients, cohorts, members from %v to %v", err, before, after)
+			}
+			return
+		}
+		if got := sum.Accepted + sum.Updated + sum.Unchanged + sum.NoContactRoute + sum.Rejected; got != sum.RowsRead {
+			t.Fatalf("counts do not partition the %d rows read: %+v", sum.RowsRead, sum)
 		}
 	})
 }

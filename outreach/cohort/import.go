@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -111,7 +112,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// lineLimiter fails a read once a line grows beyond maxLine bytes.
+// lineLimiter fails a read once a line grows beyond maxLine bytes, or at a
+// control byte such as NUL, which no text export holds (a binary file, or
+// garbage appended to a good one).
 type lineLimiter struct {
 	r    io.Reader
 	run  int
@@ -121,13 +124,23 @@ type lineLimiter struct {
 // ErrLineTooLong means the file has a line longer than any real row.
 var ErrLineTooLong = errors.New("line too long")
 
+// ErrBinary means the file holds binary data, not CSV text.
+var ErrBinary = errors.New("binary data")
+
 func (l *lineLimiter) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for i := 0; i < n; i++ {
-		if p[i] == '\n' {
+		switch p[i] {
+		case '\n':
 			l.run = 0
 			l.line++
 			continue
+		case '\t', '\r', 0x1a: // 0x1a: the end-of-file mark of old DOS tools
+		default:
+			if p[i] < 0x20 || p[i] == 0x7f {
+				return i, fmt.Errorf("%w: line %d holds the control byte 0x%02x: this is not a CSV text file (export the extract as CSV)",
+					ErrBinary, l.line+1, p[i])
+			}
 		}
 		l.run++
 		if l.run > maxLine {
@@ -137,14 +150,31 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// QuoteError means a quoted field runs on past the end of its line. Rows
+// after it would be read as part of that field (until some other quote
+// happens to close it), so the whole file is refused.
+type QuoteError struct {
+	Line    int    // the line where the quote opened
+	EndLine int    // the line where reading the field stopped
+	Column  string // the column the quote opened in
+}
+
+func (e *QuoteError) Error() string {
+	return fmt.Sprintf("line %d: a quote opened in the %s field is not closed on that line, so lines %d to %d would be read as one value; "+
+		"close the quote (a quote inside a value is written twice: \"\") and import the file again", e.Line, e.Column, e.Line, e.EndLine)
+}
+
 type batch struct {
 	rows []store.PatientRow
 }
 
 // Import reads an extract from r and writes patients to the store, problems
 // to report (CSV: line, field, severity, reason). size is the extract's size
-// in bytes, for progress (0 if unknown). It returns an error only when the
-// file could not be read or written as a whole; bad rows are reported.
+// in bytes, for progress (0 if unknown). Bad rows are reported and skipped;
+// a file that cannot be read as a whole (unreadable, binary, a line too
+// long, a quote left open, a database error) returns an error and imports
+// nothing at all: everything is written in one transaction committed at the
+// end. Either way the import's record is finished, with its error.
 func Import(ctx context.Context, st *store.Store, r io.Reader, name string, size int64, report io.Writer, opts Options) (Summary, error) {
 	start := time.Now()
 	if opts.BatchSize <= 0 {
@@ -166,29 +196,7 @@ func Import(ctx context.Context, st *store.Store, r io.Reader, name string, size
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	sum := Summary{Cohort: opts.Cohort, File: name, ReportPath: opts.ReportPath}
 
-	counter := &countingReader{r: r}
-	cr := csv.NewReader(bufio.NewReaderSize(&lineLimiter{r: counter}, 256<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return sum, &HeaderError{Empty: true}
-	}
-	if err != nil {
-		return sum, fmt.Errorf("read header: %w", err)
-	}
-	cols, err := parseHeader(header)
-	if err != nil {
-		return sum, err
-	}
-	sum.IgnoredColumns = cols.ignored
-
-	cohort, err := st.EnsureCohort(ctx, opts.Cohort)
-	if err != nil {
-		return sum, err
-	}
-	run, err := st.StartImport(ctx, cohort.ID, name, opts.Actor)
+	run, err := st.StartImport(ctx, opts.Cohort, name, opts.Actor)
 	if err != nil {
 		return sum, err
 	}
@@ -197,24 +205,90 @@ func Import(ctx context.Context, st *store.Store, r io.Reader, name string, size
 	rw := csv.NewWriter(report)
 	rw.Write([]string{"line", "field", "severity", "reason"}) //nolint:errcheck // checked at Flush
 
-	prog := newProgress(opts.Progress, opts.ProgressBar, size, counter)
-	defer prog.stop()
+	counter := &countingReader{r: r}
+	cr := csv.NewReader(bufio.NewReaderSize(&lineLimiter{r: counter}, 256<<10))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
 
-	// The reader validates while the writer talks to PostgreSQL: two
-	// batches in flight keep both cores busy.
+	var counts store.ImportCounts
+	var writeErr, readErr error
+	cols, err := readHeader(cr)
+	if err != nil {
+		readErr = err
+	} else {
+		sum.IgnoredColumns = cols.ignored
+		prog := newProgress(opts.Progress, opts.ProgressBar, size, counter)
+		counts, writeErr, readErr = pipe(ctx, run, cr, cols, opts, today, rw, &sum, prog)
+		prog.stop()
+	}
+
+	err = errors.Join(writeErr, readErr)
+	if err != nil {
+		// The report says why nothing was imported, beside the row problems.
+		line := ""
+		var qerr *QuoteError
+		if errors.As(err, &qerr) {
+			line = strconv.Itoa(qerr.Line)
+		}
+		rw.Write([]string{line, "", "fatal", err.Error() + "; nothing was imported"}) //nolint:errcheck // checked at Flush
+		counts = store.ImportCounts{}
+	}
+	rw.Flush()
+	if repErr := rw.Error(); repErr != nil {
+		err = errors.Join(err, fmt.Errorf("write report: %w", repErr))
+	}
+
+	sum.Accepted, sum.Updated, sum.Unchanged, sum.NoContactRoute = counts.Accepted, counts.Updated, counts.Unchanged, counts.NoContactRoute
+	fin := store.ImportSummary{RowsRead: sum.RowsRead, Counts: counts, Rejected: sum.Rejected,
+		Duplicates: sum.Duplicates, Warnings: sum.Warnings, ReportPath: sum.ReportPath}
+	if err != nil {
+		fin.Error = err.Error()
+	}
+	if ferr := run.Finish(context.WithoutCancel(ctx), fin); ferr != nil {
+		err = errors.Join(err, ferr)
+		sum.Accepted, sum.Updated, sum.Unchanged, sum.NoContactRoute = 0, 0, 0, 0
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	if err == nil {
+		err = st.Audit(context.WithoutCancel(ctx), store.AuditEntry{
+			Actor: opts.Actor, Action: "cohort.import", SubjectType: "import", SubjectID: strconv.FormatInt(run.ID, 10),
+			Details: map[string]any{"cohort": opts.Cohort, "file": name, "rows": sum.RowsRead, "accepted": sum.Accepted,
+				"updated": sum.Updated, "unchanged": sum.Unchanged, "no_contact_route": sum.NoContactRoute, "rejected": sum.Rejected},
+		})
+	} else {
+		err = fmt.Errorf("import %s: nothing was imported: %w", name, err)
+	}
+	opts.Logger.Info("cohort import finished", "import", run.ID, "cohort", opts.Cohort, "rows", sum.RowsRead,
+		"accepted", sum.Accepted, "updated", sum.Updated, "unchanged", sum.Unchanged,
+		"no_contact_route", sum.NoContactRoute, "rejected", sum.Rejected, "seconds", sum.Seconds, "error", err)
+	return sum, err
+}
+
+// readHeader reads and checks the header line.
+func readHeader(cr *csv.Reader) (*columns, error) {
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &HeaderError{Empty: true}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	return parseHeader(header)
+}
+
+// pipe validates rows while it writes the previous batches to PostgreSQL:
+// two batches in flight keep both cores busy.
+func pipe(ctx context.Context, run *store.ImportRun, cr *csv.Reader, cols *columns, opts Options, today time.Time,
+	rw *csv.Writer, sum *Summary, prog *progress) (counts store.ImportCounts, writeErr, readErr error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan batch, 2)
-	var readErr error
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
 		defer close(batches)
-		readErr = readRows(ctx, cr, cols, opts, today, rw, &sum, prog, batches)
+		readErr = readRows(ctx, cr, cols, opts, today, rw, sum, prog, batches)
 	}()
-
-	var counts store.ImportCounts
-	var writeErr error
 	for b := range batches {
 		if writeErr != nil {
 			continue // drain so the reader can finish
@@ -228,32 +302,10 @@ func Import(ctx context.Context, st *store.Store, r io.Reader, name string, size
 		counts.Add(c)
 	}
 	<-readDone
-	prog.stop()
-	rw.Flush()
-	repErr := rw.Error()
-
-	sum.Accepted, sum.Updated, sum.Unchanged, sum.NoContactRoute = counts.Accepted, counts.Updated, counts.Unchanged, counts.NoContactRoute
-	sum.Seconds = time.Since(start).Seconds()
-	err = errors.Join(writeErr, readErr, repErr)
-	fin := store.ImportSummary{RowsRead: sum.RowsRead, Counts: counts, Rejected: sum.Rejected,
-		Duplicates: sum.Duplicates, Warnings: sum.Warnings, ReportPath: sum.ReportPath}
-	if err != nil {
-		fin.Error = err.Error()
+	if writeErr != nil && errors.Is(readErr, context.Canceled) {
+		readErr = nil // the reader stopped because the writer failed
 	}
-	if ferr := run.Finish(context.WithoutCancel(ctx), fin); ferr != nil && err == nil {
-		err = ferr
-	}
-	if err == nil {
-		err = st.Audit(context.WithoutCancel(ctx), store.AuditEntry{
-			Actor: opts.Actor, Action: "cohort.import", SubjectType: "import", SubjectID: strconv.FormatInt(run.ID, 10),
-			Details: map[string]any{"cohort": opts.Cohort, "file": name, "rows": sum.RowsRead, "accepted": sum.Accepted,
-				"updated": sum.Updated, "unchanged": sum.Unchanged, "no_contact_route": sum.NoContactRoute, "rejected": sum.Rejected},
-		})
-	}
-	opts.Logger.Info("cohort import finished", "import", run.ID, "cohort", opts.Cohort, "rows", sum.RowsRead,
-		"accepted", sum.Accepted, "updated", sum.Updated, "unchanged", sum.Unchanged,
-		"no_contact_route", sum.NoContactRoute, "rejected", sum.Rejected, "seconds", sum.Seconds, "error", err)
-	return sum, err
+	return counts, writeErr, readErr
 }
 
 // readRows validates every record, reports problems and sends batches of
@@ -289,16 +341,27 @@ func readRows(ctx context.Context, cr *csv.Reader, cols *columns, opts Options, 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var perr *csv.ParseError
-			if errors.As(err, &perr) {
-				sum.RowsRead++
-				sum.Rejected++
-				writeProblem(Problem{Line: perr.StartLine, Severity: Rejected, Reason: "malformed CSV: " + perr.Err.Error()})
-				continue
+			if !errors.As(err, &perr) {
+				return fmt.Errorf("read extract: %w", err)
 			}
-			return fmt.Errorf("read extract: %w", err)
+			if errors.Is(perr.Err, csv.ErrQuote) && perr.Line > perr.StartLine {
+				return &QuoteError{Line: perr.StartLine + newlines(rec), EndLine: perr.Line, Column: fieldName(cols, len(rec))}
+			}
+			sum.RowsRead++
+			sum.Rejected++
+			writeProblem(Problem{Line: perr.StartLine, Severity: Rejected, Reason: "malformed CSV: " + perr.Err.Error()})
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		// A quoted field closed on a later line has swallowed the lines
+		// between: whatever it holds, those rows were not read as rows.
+		for i, f := range rec {
+			if strings.ContainsAny(f, "\r\n") {
+				open, _ := cr.FieldPos(i)
+				return &QuoteError{Line: open, EndLine: line + newlines(rec), Column: fieldName(cols, i)}
+			}
 		}
 		sum.RowsRead++
 		prog.row()
@@ -328,4 +391,13 @@ func readRows(ctx context.Context, cr *csv.Reader, cols *columns, opts Options, 
 		}
 	}
 	return flush()
+}
+
+// newlines counts the line breaks inside the fields of a record.
+func newlines(rec []string) int {
+	n := 0
+	for _, f := range rec {
+		n += strings.Count(f, "\n")
+	}
+	return n
 }
