@@ -39,7 +39,7 @@ fuzz:
 	@for spec in \
 		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader \
 		questionnaire:FuzzNormalize questionnaire:FuzzMatch questionnaire:FuzzLoad \
-		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse internal/clip:FuzzText; do \
+		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse internal/clip:FuzzText redact:FuzzScrub; do \
 		pkg=$${spec%%:*}; fn=$${spec##*:}; \
 		echo "== $$pkg $$fn"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
