@@ -16,9 +16,10 @@ build:
 services:
 	@scripts/services.sh --create-db --run
 
-## run: the gateway with its workers (built-in Twilio sandbox when no Twilio credentials are set)
+## run: the gateway with its workers on the built-in Twilio sandbox (PROTECT_SANDBOX=0 make run: real Twilio)
+PROTECT_SANDBOX ?= 1
 run: services build
-	$(BIN) run
+	PROTECT_SANDBOX=$(PROTECT_SANDBOX) $(BIN) run
 
 ## test: every test, against the real PostgreSQL and Redis
 test:

@@ -50,6 +50,11 @@ func openRuntime(ctx context.Context, stderr io.Writer) (*app.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openRuntimeWith(ctx, cfg, stderr)
+}
+
+// openRuntimeWith opens the runtime for a configuration already loaded.
+func openRuntimeWith(ctx context.Context, cfg *config.Config, stderr io.Writer) (*app.Runtime, error) {
 	logger := app.NewLogger(stderr, cfg)
 	rt, err := app.Open(ctx, cfg, logger)
 	if err != nil {
