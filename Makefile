@@ -16,9 +16,10 @@ build:
 services:
 	@scripts/services.sh --create-db --run
 
-## run: the gateway with its workers (built-in Twilio sandbox when no Twilio credentials are set)
+## run: the gateway with its workers on the built-in Twilio sandbox (PROTECT_SANDBOX=0 make run: real Twilio)
+PROTECT_SANDBOX ?= 1
 run: services build
-	$(BIN) run
+	PROTECT_SANDBOX=$(PROTECT_SANDBOX) $(BIN) run
 
 ## test: lint, then every test, against the real PostgreSQL and Redis
 test: lint
@@ -41,7 +42,7 @@ fuzz:
 	@for spec in \
 		nhsnumber:FuzzParse phone:FuzzParse outreach/cohort:FuzzValidate outreach/cohort:FuzzParseHeader outreach/cohort:FuzzImport \
 		questionnaire:FuzzNormalize questionnaire:FuzzMatch questionnaire:FuzzLoad \
-		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse internal/clip:FuzzText; do \
+		templates:FuzzParse templates:FuzzCountSMS templateadmin:FuzzDiffText window:FuzzParse internal/clip:FuzzText redact:FuzzScrub; do \
 		pkg=$${spec%%:*}; fn=$${spec##*:}; \
 		echo "== $$pkg $$fn"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \

@@ -121,6 +121,8 @@ type actionBody struct {
 	Outcome     string `json:"outcome"`
 	Team        string `json:"team"`
 	DuplicateOf int64  `json:"duplicate_of"`
+	// Shared: a note every team that sees the patient may read.
+	Shared bool `json:"shared"`
 }
 
 func (a *Routes) escalationAction(c *gin.Context) {
@@ -138,7 +140,11 @@ func (a *Routes) escalationAction(c *gin.Context) {
 	case "claim":
 		err = a.Escalations.Claim(ctx, act, id)
 	case "note":
-		err = a.Escalations.Note(ctx, act, id, b.Note)
+		if b.Shared {
+			err = a.Escalations.ShareNote(ctx, act, id, b.Note)
+		} else {
+			err = a.Escalations.Note(ctx, act, id, b.Note)
+		}
 	case "resolve":
 		err = a.Escalations.Resolve(ctx, act, id, b.Outcome, b.Note)
 	case "handover":

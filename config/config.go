@@ -88,14 +88,41 @@ type Config struct {
 	// ShutdownGrace is how long workers get to finish in-flight tasks
 	// after SIGTERM.
 	ShutdownGrace time.Duration
+	// SandboxMode is PROTECT_SANDBOX: talk to the Twilio sandbox with its
+	// fixed credentials. It is never switched on by missing credentials.
+	SandboxMode bool
+	// TrustedProxies are the CIDRs whose X-Forwarded-For the HTTP server
+	// believes; empty: the client address is always the TCP peer.
+	TrustedProxies []string
+	// SessionIdle ends a console session not used for this long.
+	SessionIdle time.Duration
 }
 
 // Voice is a Twilio voice and the language tag it speaks.
 type Voice struct{ Name, Language string }
 
-// Sandbox reports whether no Twilio credentials are set, in which case the
-// gateway talks to its built-in Twilio sandbox.
-func (c *Config) Sandbox() bool { return c.TwilioAccountSID == "" && c.TwilioAuthToken == "" }
+// Sandbox reports whether the gateway talks to the Twilio sandbox
+// (PROTECT_SANDBOX=1) instead of a real provider.
+func (c *Config) Sandbox() bool { return c.SandboxMode }
+
+// ErrNoTwilio is returned by RequireTwilio when neither Twilio credentials
+// nor the sandbox are configured.
+var ErrNoTwilio = errors.New("no Twilio: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send real messages, " +
+	"or PROTECT_SANDBOX=1 to use the built-in Twilio sandbox (no real message is sent)")
+
+// RequireTwilio checks that the process has somewhere to send messages:
+// real credentials, or the sandbox asked for by name. Commands that send
+// or serve call it; the others (import, users) work without either.
+func (c *Config) RequireTwilio() error {
+	if !c.SandboxMode && c.TwilioAccountSID == "" {
+		return ErrNoTwilio
+	}
+	if !c.SandboxMode && c.RoutingFile == "" {
+		return errors.New("PROTECT_ROUTING_FILE: required with real Twilio credentials (the built-in demo routing " +
+			"sends alerts to test numbers); start from deploy/routing.example.yaml, or set PROTECT_SANDBOX=1 to try Protect")
+	}
+	return nil
+}
 
 // Sandbox credentials: fixed, documented and useless against real Twilio.
 const (
@@ -116,16 +143,19 @@ var Vars = []Var{
 	{"PROTECT_HTTP_ADDR", "127.0.0.1:8080", "host:port the HTTP server listens on."},
 	{"PROTECT_PUBLIC_URL", "http://127.0.0.1:8080", "Public base URL Twilio uses to reach the gateway; webhook signatures are checked against it."},
 	{"PROTECT_TIMEZONE", "Europe/London", "IANA time zone for calling windows and reports."},
-	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC...). Empty together with the token: use the built-in sandbox."},
+	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC...); with the token, messages go to real phones."},
 	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token; also checks X-Twilio-Signature."},
 	{"PROTECT_TWILIO_API_URL", "", "Base URL of a Twilio-compatible API to use instead of Twilio (for example a sandbox run apart)."},
 	{"PROTECT_WORKER_CONCURRENCY", "20", "Asynq worker goroutines per process (1-1000)."},
 	{"PROTECT_LOG_LEVEL", "info", "debug, info, warn or error."},
 	{"PROTECT_LOG_FORMAT", "text", "text or json."},
-	{"PROTECT_ALLOW_TEST_NUMBERS", "true with the sandbox, else false", "Accept 07700 900xxx test numbers as mobiles."},
+	{"PROTECT_SANDBOX", "", "1: use the built-in Twilio sandbox (what `make run` sets); no real message is sent. Not allowed with Twilio credentials."},
+	{"PROTECT_ALLOW_TEST_NUMBERS", "true without Twilio credentials, else false", "Accept 07700 900xxx test numbers as mobiles (never sent to through a real provider)."},
 	{"PROTECT_SESSION_KEY", "", "Secret (32+ characters) that signs console sessions; random at each start when empty."},
-	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when no Twilio credentials are set."},
-	{"PROTECT_ROUTING_FILE", "", "Escalation routing file (teams, rules, SLAs, alerts; see deploy/routing.example.yaml). Empty: the built-in routing."},
+	{"PROTECT_SANDBOX_ADDR", "127.0.0.1:8089", "Where `protect run` (and `protect sandbox`) serve the built-in Twilio sandbox when PROTECT_SANDBOX=1."},
+	{"PROTECT_ROUTING_FILE", "", "Escalation routing file (teams, rules, SLAs, alerts; see deploy/routing.example.yaml). Required with Twilio credentials; empty with the sandbox: the built-in demo routing."},
+	{"PROTECT_TRUSTED_PROXIES", "", "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: the client address is the TCP peer."},
+	{"PROTECT_SESSION_IDLE", "30m", "Console sessions end after this long without use (1m-12h), as well as 12 hours after log-in."},
 	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice that speaks English on automated calls (for example Polly.Amy or alice)."},
 	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language tag of that English voice."},
 	{"PROTECT_VOICES", "", "Voices of other languages, as `cy=Polly.Gwyneth/cy-GB,pl=Polly.Ewa/pl-PL`; built in: cy, pl, pt, ro, es, fr, tr (Amazon Polly). A patient whose language has no voice hears English."},
@@ -299,10 +329,20 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	} else {
 		c.Timezone = loc
 	}
+	if v := get("PROTECT_SANDBOX"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("PROTECT_SANDBOX", "1 or 0", v)
+		}
+		c.SandboxMode = b
+	}
 	switch {
 	case c.TwilioAccountSID == "" && c.TwilioAuthToken == "":
 	case c.TwilioAccountSID == "" || c.TwilioAuthToken == "":
-		errs = append(errs, errors.New("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both, or neither to use the sandbox"))
+		errs = append(errs, errors.New("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both, or neither and PROTECT_SANDBOX=1 to use the sandbox"))
+	case c.SandboxMode:
+		errs = append(errs, errors.New("PROTECT_SANDBOX=1 and TWILIO_ACCOUNT_SID are both set: unset PROTECT_SANDBOX to send real messages, "+
+			"or empty TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to use the sandbox"))
 	case !strings.HasPrefix(c.TwilioAccountSID, "AC") || len(c.TwilioAccountSID) != 34:
 		bad("TWILIO_ACCOUNT_SID", "an account SID: AC followed by 32 characters", "AC…")
 	}
@@ -322,7 +362,9 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	default:
 		bad("PROTECT_LOG_FORMAT", "text or json", c.LogFormat)
 	}
-	c.AllowTestNumbers = c.Sandbox()
+	// Drama numbers never reach a real provider (twilioapi refuses them),
+	// so accepting them is safe whenever no credentials are set.
+	c.AllowTestNumbers = c.TwilioAccountSID == ""
 	if v := get("PROTECT_ALLOW_TEST_NUMBERS"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -346,6 +388,22 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.SessionKey != "" && len(c.SessionKey) < 32 {
 		bad("PROTECT_SESSION_KEY", "at least 32 characters", "(hidden)")
+	}
+	for p := range strings.SplitSeq(get("PROTECT_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("PROTECT_TRUSTED_PROXIES", "comma-separated CIDRs such as 10.0.0.0/8,192.168.1.10/32", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	idle := get("PROTECT_SESSION_IDLE")
+	if d, err := time.ParseDuration(idle); err != nil || d < time.Minute || d > 12*time.Hour {
+		bad("PROTECT_SESSION_IDLE", "a duration from 1m to 12h, such as 30m", idle)
+	} else {
+		c.SessionIdle = d
 	}
 	if c.RoutingFile != "" {
 		if st, err := os.Stat(c.RoutingFile); err != nil || st.IsDir() {

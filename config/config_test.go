@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +20,75 @@ func TestDefaultsWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Sandbox() || !c.AllowTestNumbers || c.Timezone.String() != "Europe/London" || c.WorkerConcurrency != 20 {
+	if c.Sandbox() || !c.AllowTestNumbers || c.Timezone.String() != "Europe/London" || c.WorkerConcurrency != 20 ||
+		c.SessionIdle != 30*time.Minute || len(c.TrustedProxies) != 0 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
-	if c.AccountSID() != SandboxAccountSID {
-		t.Fatal("sandbox account expected")
+	if !errors.Is(c.RequireTwilio(), ErrNoTwilio) {
+		t.Fatal("no credentials and no sandbox must not start")
+	}
+}
+
+// The sandbox runs only when asked for; without credentials or the
+// sandbox, or with both, a gateway does not start, and the message names
+// the variables to set. Real credentials need a routing file.
+func TestSandboxOnlyWhenAsked(t *testing.T) {
+	routing := filepath.Join(t.TempDir(), "routing.yaml")
+	if err := os.WriteFile(routing, []byte("teams: []"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	creds := map[string]string{"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("a", 32), "TWILIO_AUTH_TOKEN": "tok"}
+	with := func(extra map[string]string) map[string]string {
+		out := maps.Clone(creds)
+		maps.Copy(out, extra)
+		return out
+	}
+	tests := []struct {
+		name       string
+		env        map[string]string
+		loadErr    string // FromLookup fails mentioning this
+		requireErr string // RequireTwilio fails mentioning this
+		sandbox    bool
+	}{
+		{"nothing set", nil, "", "PROTECT_SANDBOX=1", false},
+		{"nothing set names the credentials", nil, "", "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", false},
+		{"sandbox asked for", map[string]string{"PROTECT_SANDBOX": "1"}, "", "", true},
+		{"sandbox off", map[string]string{"PROTECT_SANDBOX": "0"}, "", "PROTECT_SANDBOX=1", false},
+		{"sandbox and credentials", with(map[string]string{"PROTECT_SANDBOX": "1", "PROTECT_ROUTING_FILE": routing}), "PROTECT_SANDBOX=1 and TWILIO_ACCOUNT_SID", "", false},
+		{"sandbox not a boolean", map[string]string{"PROTECT_SANDBOX": "yes please"}, "PROTECT_SANDBOX", "", false},
+		{"credentials without routing", creds, "", "PROTECT_ROUTING_FILE", false},
+		{"credentials with routing", with(map[string]string{"PROTECT_ROUTING_FILE": routing}), "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromLookup(lookup(tt.env))
+			if tt.loadErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.loadErr) {
+					t.Fatalf("load error %v, want mention of %q", err, tt.loadErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.RequireTwilio()
+			if tt.requireErr == "" && err != nil || tt.requireErr != "" && (err == nil || !strings.Contains(err.Error(), tt.requireErr)) {
+				t.Fatalf("RequireTwilio: %v, want mention of %q", err, tt.requireErr)
+			}
+			if c.Sandbox() != tt.sandbox || (c.Sandbox() && c.AccountSID() != SandboxAccountSID) {
+				t.Fatalf("sandbox %v (account %s), want %v", c.Sandbox(), c.AccountSID(), tt.sandbox)
+			}
+		})
+	}
+}
+
+func TestTrustedProxiesAndIdle(t *testing.T) {
+	c, err := FromLookup(lookup(map[string]string{"PROTECT_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.10 ,", "PROTECT_SESSION_IDLE": "45m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.TrustedProxies, []string{"10.0.0.0/8", "192.168.1.10"}) || c.SessionIdle != 45*time.Minute {
+		t.Fatalf("proxies %v idle %v", c.TrustedProxies, c.SessionIdle)
 	}
 }
 
@@ -68,6 +135,10 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PROTECT_VOICES": "welsh=Polly.Gwyneth/cy-GB"}, "PROTECT_VOICES"},
 		{map[string]string{"PROTECT_VOICES": "cy=Polly.Gwyneth"}, "PROTECT_VOICES"},
 		{map[string]string{"PROTECT_VOICES": "cy=A/cy-GB,cy=B/cy-GB"}, "PROTECT_VOICES"},
+		{map[string]string{"PROTECT_TRUSTED_PROXIES": "10.0.0.0/33"}, "PROTECT_TRUSTED_PROXIES"},
+		{map[string]string{"PROTECT_TRUSTED_PROXIES": "proxy.internal"}, "PROTECT_TRUSTED_PROXIES"},
+		{map[string]string{"PROTECT_SESSION_IDLE": "30"}, "PROTECT_SESSION_IDLE"},
+		{map[string]string{"PROTECT_SESSION_IDLE": "13h"}, "PROTECT_SESSION_IDLE"},
 	}
 	for _, tt := range tests {
 		_, err := FromLookup(lookup(tt.env))

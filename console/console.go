@@ -51,6 +51,9 @@ const (
 	sessionCookie = "protect_session"
 	loginCookie   = "protect_login"
 	sessionTTL    = 12 * time.Hour
+	// DefaultSessionIdle ends a session unused for this long
+	// (PROTECT_SESSION_IDLE).
+	DefaultSessionIdle = 30 * time.Minute
 	// BcryptCost is the cost of password hashes made by HashPassword.
 	BcryptCost = 12
 	// MinPasswordLength is the shortest password accepted.
@@ -92,6 +95,11 @@ type Options struct {
 	Logger   *slog.Logger
 	// Redis counts failed log-ins to throttle them; nil: no throttling.
 	Redis *redis.Client
+	// Sandbox shows on every page that no real message is sent.
+	Sandbox bool
+	// SessionIdle ends a session not used for this long; default 30
+	// minutes. Sessions also end 12 hours after log-in.
+	SessionIdle time.Duration
 }
 
 // Console serves /console.
@@ -106,6 +114,8 @@ type Console struct {
 	pages  map[string]*template.Template
 	// throttle refuses log-ins after too many failures.
 	throttle *throttle
+	sandbox  bool
+	idle     time.Duration
 }
 
 // New builds the console and parses its templates.
@@ -127,8 +137,12 @@ func New(o Options) (*Console, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = DefaultSessionIdle
+	}
 	c := &Console{svc: o.Service, tpl: o.Templates, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
-		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}}
+		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}, sandbox: o.Sandbox,
+		idle: min(o.SessionIdle, sessionTTL)}
 	if o.Redis != nil {
 		c.throttle = &throttle{rdb: o.Redis, logger: c.logger}
 	}
@@ -255,6 +269,8 @@ type page struct {
 	Error string
 	Now   time.Time
 	Data  any
+	// Sandbox shows the sandbox banner.
+	Sandbox bool
 }
 
 func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
@@ -263,6 +279,7 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 		p.CSRF = p.User.csrf
 	}
 	p.Now = c.svc.Now()
+	p.Sandbox = c.sandbox
 	if f := ctx.Query("done"); f != "" && p.Flash == "" && len(f) < 40 {
 		p.Flash = f
 	}
@@ -409,7 +426,7 @@ func (c *Console) authenticate(ctx *gin.Context) {
 	secret, err := ctx.Cookie(sessionCookie)
 	var u store.User
 	if err == nil && secret != "" {
-		u, err = c.store.SessionUser(ctx.Request.Context(), secret, c.svc.Now())
+		u, err = c.store.SessionUser(ctx.Request.Context(), secret, c.svc.Now(), c.idle)
 	}
 	if err != nil || secret == "" {
 		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, http.ErrNoCookie) {
@@ -530,7 +547,11 @@ func (c *Console) escalationAction(ctx *gin.Context) {
 	case "claim":
 		err, done = c.svc.Claim(ctx.Request.Context(), a, id), "claimed"
 	case "note":
-		err, done = c.svc.Note(ctx.Request.Context(), a, id, ctx.PostForm("note")), "note-added"
+		if ctx.PostForm("shared") == "1" {
+			err, done = c.svc.ShareNote(ctx.Request.Context(), a, id, ctx.PostForm("note")), "shared-note-added"
+		} else {
+			err, done = c.svc.Note(ctx.Request.Context(), a, id, ctx.PostForm("note")), "note-added"
+		}
 	case "resolve":
 		err, done = c.svc.Resolve(ctx.Request.Context(), a, id, ctx.PostForm("outcome"), ctx.PostForm("note")), "resolved"
 	case "handover":
@@ -592,7 +613,7 @@ func (c *Console) recordContact(ctx *gin.Context) {
 		return
 	}
 	in := escalation.ContactInput{Team: ctx.PostForm("team"), Method: ctx.PostForm("method"), Outcome: ctx.PostForm("outcome"),
-		Note: ctx.PostForm("note")}
+		Note: ctx.PostForm("note"), Shared: ctx.PostForm("shared") == "1"}
 	if _, err := c.svc.RecordContact(ctx.Request.Context(), actorOf(ctx), id, in); err != nil {
 		c.fail(ctx, err)
 		return

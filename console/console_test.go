@@ -57,7 +57,7 @@ type site struct {
 	adminURL string
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T, opts ...func(*console.Options)) *site {
 	t.Helper()
 	testdb.Reset(t)
 	st := testdb.Store(t)
@@ -72,8 +72,12 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	tpl := templateadmin.New(templateadmin.Options{Store: st, Logger: logger})
-	con, err := console.New(console.Options{Service: svc, Store: st, Templates: tpl, SessionKey: strings.Repeat("k", 32), Logger: logger,
-		Redis: testdb.Redis(t)})
+	o := console.Options{Service: svc, Store: st, Templates: tpl, SessionKey: strings.Repeat("k", 32), Logger: logger,
+		Redis: testdb.Redis(t)}
+	for _, f := range opts {
+		f(&o)
+	}
+	con, err := console.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

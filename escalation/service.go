@@ -305,8 +305,19 @@ func checkNote(note string, required bool) (string, error) {
 	return note, nil
 }
 
-// Note adds a note to an escalation.
+// Note adds a note to an escalation, seen by the escalation's team,
+// admins and programme leads.
 func (s *Service) Note(ctx context.Context, a Actor, id int64, note string) error {
+	return s.note(ctx, a, id, note, false)
+}
+
+// ShareNote adds a note that every team that sees the patient sees on the
+// patient's timeline (SeesDetails).
+func (s *Service) ShareNote(ctx context.Context, a Actor, id int64, note string) error {
+	return s.note(ctx, a, id, note, true)
+}
+
+func (s *Service) note(ctx context.Context, a Actor, id int64, note string, shared bool) error {
 	note, err := checkNote(note, true)
 	if err != nil {
 		return err
@@ -315,10 +326,10 @@ func (s *Service) Note(ctx context.Context, a Actor, id int64, note string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.store.AddNote(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now(), Note: note}); err != nil {
+	if err := s.store.AddNote(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now(), Note: note, Shared: shared}); err != nil {
 		return err
 	}
-	s.audit(ctx, a, "escalation.note", "escalation", id, &e.PatientID, nil)
+	s.audit(ctx, a, "escalation.note", "escalation", id, &e.PatientID, map[string]any{"shared": shared})
 	return nil
 }
 
@@ -419,7 +430,8 @@ func (s *Service) patientVisible(ctx context.Context, a Actor, id int64, action 
 	return nil
 }
 
-// Patient shows a patient's record and timeline across organisations.
+// Patient shows a patient's record and timeline across organisations, as
+// SeesDetails allows the actor to see it.
 func (s *Service) Patient(ctx context.Context, a Actor, id int64) (PatientView, error) {
 	if err := s.patientVisible(ctx, a, id, "patient.view"); err != nil {
 		return PatientView{}, err
@@ -435,6 +447,9 @@ func (s *Service) Patient(ctx context.Context, a Actor, id int64) (PatientView, 
 	if v.Timeline, err = s.store.PatientTimeline(ctx, id, 1000); err != nil {
 		return v, err
 	}
+	// Other teams' notes and escalation details stay with them.
+	v.Escalations = visibleEscalations(a, v.Escalations)
+	v.Timeline = VisibleTimeline(a, v.Timeline)
 	s.audit(ctx, a, "patient.view", "patient", id, &id, nil)
 	return v, nil
 }
@@ -447,6 +462,8 @@ type ContactInput struct {
 	Note         string    `json:"note"`
 	OccurredAt   time.Time `json:"occurred_at"`
 	EscalationID *int64    `json:"escalation_id"`
+	// Shared shows the note to every team that sees the patient.
+	Shared bool `json:"shared"`
 }
 
 // RecordContact adds a team's contact with a patient to the ledger.
@@ -488,7 +505,7 @@ func (s *Service) RecordContact(ctx context.Context, a Actor, patientID int64, i
 		}
 	}
 	id, err := s.store.RecordContact(ctx, store.Contact{PatientID: patientID, Team: in.Team, EscalationID: in.EscalationID,
-		Method: in.Method, Outcome: in.Outcome, Note: note, Actor: a.Name, OccurredAt: in.OccurredAt})
+		Method: in.Method, Outcome: in.Outcome, Note: note, Shared: in.Shared, Actor: a.Name, OccurredAt: in.OccurredAt})
 	if err != nil {
 		return 0, err
 	}

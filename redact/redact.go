@@ -6,6 +6,7 @@ package redact
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -35,9 +36,41 @@ func PhoneAttr(key, e164 string) slog.Attr { return slog.String(key, Phone(e164)
 // phone or NHS number.
 var digitRun = regexp.MustCompile(`\+?\d[\d \-()]{8,}\d`)
 
+// sid finds Twilio SIDs: a resource prefix and 32 hex digits.
+var sid = regexp.MustCompile(`(?:AC|SM|MM|CA|MG|PN|QU)[0-9a-f]{32}`)
+
 // Scrub masks anything in s that looks like a phone or NHS number. It is a
 // safety net under the rule that code never logs them in the first place.
+// Twilio SIDs (AC, SM, MM, CA, MG, PN, QU and 32 hex digits, not part of a
+// longer word) are kept whole, so they can be looked up at Twilio.
 func Scrub(s string) string {
+	if len(s) < 10 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range sid.FindAllStringIndex(s, -1) {
+		if (loc[0] > 0 && isWordByte(s[loc[0]-1])) || (loc[1] < len(s) && isWordByte(s[loc[1]])) {
+			continue
+		}
+		b.WriteString(scrubNumbers(s[last:loc[0]]))
+		b.WriteString(s[loc[0]:loc[1]])
+		last = loc[1]
+	}
+	if last == 0 {
+		return scrubNumbers(s)
+	}
+	b.WriteString(scrubNumbers(s[last:]))
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// scrubNumbers masks number-like runs of ten digits or more, keeping the
+// last three.
+func scrubNumbers(s string) string {
 	if len(s) < 10 {
 		return s
 	}
@@ -62,13 +95,46 @@ var sensitiveKeys = map[string]bool{
 }
 
 // ReplaceAttr is a slog.HandlerOptions.ReplaceAttr that redacts attributes
-// named like personal data and scrubs number-like runs from every string.
-func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() != slog.KindString {
-		return a
+// named like personal data and scrubs number-like runs from every value
+// that can carry one: strings, errors, fmt.Stringers and any other value
+// (structs, maps, slices), which are rendered to text first. Groups and
+// LogValuers are resolved and their attributes treated alike. Numbers,
+// booleans, times and durations pass unchanged.
+func ReplaceAttr(groups []string, a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindGroup:
+		attrs := v.Group()
+		out := make([]any, len(attrs))
+		for i, g := range attrs {
+			out[i] = ReplaceAttr(append(groups, a.Key), g)
+		}
+		return slog.Group(a.Key, out...)
+	case slog.KindString, slog.KindAny:
+	default:
+		return slog.Attr{Key: a.Key, Value: v}
 	}
 	if sensitiveKeys[strings.ToLower(a.Key)] {
 		return slog.String(a.Key, "[redacted]")
 	}
-	return slog.String(a.Key, Scrub(a.Value.String()))
+	return slog.String(a.Key, Scrub(render(v)))
+}
+
+// render turns a string or any value into the text a handler would print.
+func render(v slog.Value) string {
+	if v.Kind() == slog.KindString {
+		return v.String()
+	}
+	switch x := v.Any().(type) {
+	case nil:
+		return "<nil>"
+	case error:
+		return x.Error()
+	case fmt.Stringer:
+		return x.String()
+	case []byte:
+		return string(x)
+	default:
+		return fmt.Sprintf("%+v", x)
+	}
 }

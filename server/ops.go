@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -82,34 +80,4 @@ func writeStates(w http.ResponseWriter, states map[string]string, ok bool) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(states) //nolint:errcheck
-}
-
-// Listen binds addr now, so that a busy port stops the process before it
-// starts any work; name is the variable that sets it, for the message.
-func Listen(addr, name string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, errors.New("listen on " + addr + ": " + err.Error() + " (set " + name + " to a free host:port)")
-	}
-	return ln, nil
-}
-
-// ServeListener serves h on ln until ctx ends, then drains it.
-func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, what string, logger *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info(what+" listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

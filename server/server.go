@@ -6,7 +6,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -32,9 +34,21 @@ type Routes interface {
 }
 
 // New builds the gin engine with the probes, metrics and the given routes.
+// The client address (log-in throttling, the audit log) is the TCP peer,
+// unless the peer is one of the configured trusted proxies
+// (PROTECT_TRUSTED_PROXIES), whose X-Forwarded-For is then believed.
 func New(rt *app.Runtime, routes ...Routes) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	var proxies []string
+	if rt.Config != nil {
+		proxies = rt.Config.TrustedProxies
+	}
+	if err := r.SetTrustedProxies(proxies); err != nil {
+		// The configuration checked them; trust nobody rather than everybody.
+		rt.Logger.Error("trusted proxies not usable; trusting none", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(gin.Recovery(), observe(rt.Logger))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", readyz(rt))
@@ -49,6 +63,10 @@ func New(rt *app.Runtime, routes ...Routes) *gin.Engine {
 	return r
 }
 
+// readyz answers with each component's state only: "ok" or "unavailable"
+// for PostgreSQL and Redis, and "sandbox" or "live" for Twilio. The probe
+// is public, so why a component is down (error text naming the database
+// user, host and port) goes to the log only.
 func readyz(rt *app.Runtime) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
@@ -57,6 +75,12 @@ func readyz(rt *app.Runtime) gin.HandlerFunc {
 			{Name: "postgres", Ping: rt.Store.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rt.Redis.Ping(ctx).Err() }},
 		}, rt.Logger)
+		if rt.Config != nil {
+			states["twilio"] = "live"
+			if rt.Config.Sandbox() {
+				states["twilio"] = "sandbox"
+			}
+		}
 		writeStates(c.Writer, states, ok)
 	}
 }
@@ -81,13 +105,28 @@ func observe(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// Serve runs the HTTP server until ctx ends, then drains it.
-func Serve(ctx context.Context, addr string, h http.Handler, logger *slog.Logger) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+// Listen binds the HTTP address. Commands bind it before they start
+// anything else, so a busy port stops them at once with a message that
+// says what to change.
+func Listen(addr string) (net.Listener, error) { return ListenAs(addr, "PROTECT_HTTP_ADDR") }
+
+// ListenAs binds addr, which the variable name sets, for the message.
+func ListenAs(addr, name string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w (is another process using it? set %s to a free host:port)", addr, err, name)
+	}
+	return ln, nil
+}
+
+// Serve runs the HTTP server on ln until ctx ends, then drains it. It
+// closes ln.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("http server listening", "addr", addr)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("http server listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err

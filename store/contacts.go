@@ -12,15 +12,18 @@ import (
 // Contact is an entry of the contact ledger: a contact made by a team
 // outside Protect.
 type Contact struct {
-	ID           int64     `json:"id"`
-	PatientID    int64     `json:"patient_id"`
-	Team         string    `json:"team"`
-	EscalationID *int64    `json:"escalation_id,omitempty"`
-	Method       string    `json:"method"`
-	Outcome      string    `json:"outcome"`
-	Note         string    `json:"note,omitempty"`
-	Actor        string    `json:"actor"`
-	OccurredAt   time.Time `json:"occurred_at"`
+	ID           int64  `json:"id"`
+	PatientID    int64  `json:"patient_id"`
+	Team         string `json:"team"`
+	EscalationID *int64 `json:"escalation_id,omitempty"`
+	Method       string `json:"method"`
+	Outcome      string `json:"outcome"`
+	Note         string `json:"note,omitempty"`
+	// Shared shows the note to every team that sees the patient, not only
+	// to the contact's team.
+	Shared     bool      `json:"shared,omitempty"`
+	Actor      string    `json:"actor"`
+	OccurredAt time.Time `json:"occurred_at"`
 }
 
 // ContactMethods and ContactOutcomes are the values the ledger accepts.
@@ -32,9 +35,9 @@ var (
 // RecordContact adds a contact to the ledger.
 func (s *Store) RecordContact(ctx context.Context, c Contact) (int64, error) {
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO contacts (patient_id, team, escalation_id, method, outcome, note, actor, occurred_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		c.PatientID, c.Team, c.EscalationID, c.Method, c.Outcome, c.Note, c.Actor, c.OccurredAt).Scan(&id)
+	err := s.pool.QueryRow(ctx, `INSERT INTO contacts (patient_id, team, escalation_id, method, outcome, note, actor, occurred_at, shared)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		c.PatientID, c.Team, c.EscalationID, c.Method, c.Outcome, c.Note, c.Actor, c.OccurredAt, c.Shared).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record contact: %w", err)
 	}
@@ -119,6 +122,14 @@ type TimelineEntry struct {
 	Summary      string    `json:"summary"`
 	Detail       string    `json:"detail,omitempty"`
 	EscalationID *int64    `json:"escalation_id,omitempty"`
+	// Team is whose work the entry is: the escalation's team (now) or the
+	// contact's team; empty for Protect's own outreach.
+	Team string `json:"team,omitempty"`
+	// Note is the free text of a contact-ledger entry.
+	Note string `json:"note,omitempty"`
+	// Shared is set on a note its author shared with every team that sees
+	// the patient.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // PatientTimeline lists everything recorded about a patient across
@@ -128,31 +139,32 @@ func (s *Store) PatientTimeline(ctx context.Context, patientID int64, limit int)
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}
-	rows, err := s.pool.Query(ctx, `SELECT at, kind, source, summary, detail, escalation_id FROM (
+	rows, err := s.pool.Query(ctx, `SELECT at, kind, source, summary, detail, escalation_id, team, note, shared FROM (
 			SELECT m.added_at AS at, 'import' AS kind, 'protect' AS source, 'added to cohort ' || c.name AS summary,
-				'' AS detail, NULL::bigint AS escalation_id
+				'' AS detail, NULL::bigint AS escalation_id, '' AS team, '' AS note, false AS shared
 			FROM cohort_members m JOIN cohorts c ON c.id = m.cohort_id WHERE m.patient_id = $1
 		UNION ALL
 			SELECT created_at, 'sms-' || direction, 'protect', CASE direction WHEN 'in' THEN 'SMS received' ELSE 'SMS sent' END
-				|| CASE WHEN kind <> '' THEN ' (' || kind || ')' ELSE '' END, body, NULL
+				|| CASE WHEN kind <> '' THEN ' (' || kind || ')' ELSE '' END, body, NULL, '', '', false
 			FROM messages WHERE patient_id = $1
 		UNION ALL
 			SELECT coalesce(sent_at, status_at, created_at), CASE channel WHEN 'voice' THEN 'call' ELSE 'attempt' END, 'protect',
 				CASE channel WHEN 'voice' THEN 'call ' ELSE 'SMS attempt ' END || state,
-				CASE WHEN error_message <> '' THEN error_message ELSE '' END, NULL
+				CASE WHEN error_message <> '' THEN error_message ELSE '' END, NULL, '', '', false
 			FROM attempts WHERE patient_id = $1 AND (channel = 'voice' OR state IN ('failed', 'undelivered'))
 				AND state NOT IN ('planned', 'queued', 'cancelled')
 		UNION ALL
-			SELECT answered_at, 'answer', 'protect', 'answered ' || option_key || ' to ' || question || ' (' || channel || ')', raw, NULL
+			SELECT answered_at, 'answer', 'protect', 'answered ' || option_key || ' to ' || question || ' (' || channel || ')', raw, NULL,
+				'', '', false
 			FROM answers WHERE patient_id = $1
 		UNION ALL
 			SELECT ev.at, 'escalation', CASE WHEN ev.actor = 'system' THEN 'protect' ELSE ev.team END,
 				e.category || ' escalation ' || ev.kind || CASE WHEN ev.team <> '' THEN ' (' || ev.team || ')' ELSE '' END,
-				ev.detail || CASE WHEN ev.actor <> 'system' THEN ' by ' || ev.actor ELSE '' END, e.id
+				ev.detail || CASE WHEN ev.actor <> 'system' THEN ' by ' || ev.actor ELSE '' END, e.id, e.team, '', ev.shared
 			FROM escalation_events ev JOIN escalations e ON e.id = ev.escalation_id WHERE e.patient_id = $1
 		UNION ALL
 			SELECT occurred_at, 'contact', team, method || ': ' || replace(outcome, '_', ' '),
-				note || CASE WHEN note <> '' THEN ' ' ELSE '' END || '(recorded by ' || actor || ')', escalation_id
+				'recorded by ' || actor, escalation_id, team, note, shared
 			FROM contacts WHERE patient_id = $1
 		) t ORDER BY at DESC LIMIT $2`, patientID, limit)
 	if err != nil {
@@ -160,7 +172,7 @@ func (s *Store) PatientTimeline(ctx context.Context, patientID int64, limit int)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimelineEntry, error) {
 		var e TimelineEntry
-		err := r.Scan(&e.At, &e.Kind, &e.Source, &e.Summary, &e.Detail, &e.EscalationID)
+		err := r.Scan(&e.At, &e.Kind, &e.Source, &e.Summary, &e.Detail, &e.EscalationID, &e.Team, &e.Note, &e.Shared)
 		return e, err
 	})
 }

@@ -359,18 +359,20 @@ type EscalationEvent struct {
 	Kind   string    `json:"kind"`
 	Team   string    `json:"team,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// Shared: a note shared with every team that sees the patient.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // EscalationEvents lists an escalation's history, oldest first.
 func (s *Store) EscalationEvents(ctx context.Context, id int64) ([]EscalationEvent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, kind, team, detail FROM escalation_events
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, kind, team, detail, shared FROM escalation_events
 		WHERE escalation_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("escalation %d events: %w", id, err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (EscalationEvent, error) {
 		var e EscalationEvent
-		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Kind, &e.Team, &e.Detail)
+		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Kind, &e.Team, &e.Detail, &e.Shared)
 		return e, err
 	})
 }
@@ -431,6 +433,8 @@ type Transition struct {
 	ID    int64
 	Actor string
 	At    time.Time
+	// Shared: for a note, shown to every team that sees the patient.
+	Shared bool
 	// Team, Due and Alerts: for a handover or re-escalation, the team it
 	// goes to, its new deadline and the alerts for the new tier.
 	Team   string
@@ -544,7 +548,9 @@ func (s *Store) AddNote(ctx context.Context, t Transition) error {
 		if err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, t.ID, t.At, t.Actor, "note", team, t.Note)
+		_, err = tx.Exec(ctx, `INSERT INTO escalation_events (escalation_id, at, actor, kind, team, detail, shared)
+			VALUES ($1, $2, $3, 'note', $4, $5, $6)`, t.ID, t.At, t.Actor, team, t.Note, t.Shared)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("escalation %d note: %w", t.ID, err)

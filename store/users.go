@@ -100,11 +100,13 @@ func (s *Store) CreateSession(ctx context.Context, secret string, userID int64, 
 }
 
 // SessionUser finds the live session with this secret and its user, and
-// notes that it was used. Disabled users have no live session.
-func (s *Store) SessionUser(ctx context.Context, secret string, now time.Time) (User, error) {
+// notes that it was used. A session is live before its expiry and while
+// it was last used less than idle ago. Disabled users have no live
+// session.
+func (s *Store) SessionUser(ctx context.Context, secret string, now time.Time, idle time.Duration) (User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, `WITH sess AS (
-			UPDATE sessions SET last_seen = $2 WHERE id_hash = $1 AND expires_at > $2 RETURNING user_id)
-		SELECT `+userColumns+` FROM users u JOIN sess ON sess.user_id = u.id WHERE u.disabled_at IS NULL`, hashSession(secret), now))
+			UPDATE sessions SET last_seen = $2 WHERE id_hash = $1 AND expires_at > $2 AND last_seen > $2 - $3 * interval '1 second' RETURNING user_id)
+		SELECT `+userColumns+` FROM users u JOIN sess ON sess.user_id = u.id WHERE u.disabled_at IS NULL`, hashSession(secret), now, idle.Seconds()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, fmt.Errorf("session: %w", ErrNotFound)
 	}

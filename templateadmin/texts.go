@@ -2,7 +2,6 @@ package templateadmin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"

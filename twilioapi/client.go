@@ -29,11 +29,11 @@ const (
 //
 // An invalid apiBaseURL does not panic: every request then fails with an
 // error that wraps ErrBadBaseURL. Use CheckBaseURL to validate configuration
-// at start-up.
-func New(accountSID, authToken, apiBaseURL string) *twilio.RestClient {
+// at start-up. Options (RefuseTestNumbers) apply to every request.
+func New(accountSID, authToken, apiBaseURL string, opts ...Option) *twilio.RestClient {
 	c := &client.Client{
 		Credentials: client.NewCredentials(accountSID, authToken),
-		HTTPClient:  NewHTTPClient(apiBaseURL),
+		HTTPClient:  NewHTTPClient(apiBaseURL, opts...),
 	}
 	c.SetAccountSid(accountSID)
 	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
@@ -49,10 +49,13 @@ func New(accountSID, authToken, apiBaseURL string) *twilio.RestClient {
 // NewHTTPClient returns the *http.Client used by New: pooled connections,
 // bounded timeouts, redirects returned rather than followed, and the
 // *.twilio.com rewrite to apiBaseURL when it is not empty.
-func NewHTTPClient(apiBaseURL string) *http.Client {
-	base := newPooledTransport()
+func NewHTTPClient(apiBaseURL string, opts ...Option) *http.Client {
+	rt := newRewriteTransport(newPooledTransport(), apiBaseURL)
+	for _, o := range opts {
+		o(rt)
+	}
 	return &http.Client{
-		Transport: newRewriteTransport(base, apiBaseURL),
+		Transport: rt,
 		Timeout:   RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse

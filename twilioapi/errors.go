@@ -52,7 +52,7 @@ func Temporary(err error) bool {
 	if code, status, ok := ErrorCode(err); ok {
 		return status == http.StatusTooManyRequests || status >= 500 || code == CodeTooManyRequests
 	}
-	if errors.Is(err, ErrBadBaseURL) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, ErrBadBaseURL) || errors.Is(err, ErrTestNumber) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if errors.Is(err, context.DeadlineExceeded) ||

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -53,6 +54,9 @@ type rewriteTransport struct {
 	next http.RoundTripper
 	base *url.URL // nil: leave hosts alone
 	err  error    // configuration error returned by every request
+	// refuseTest refuses requests to drama numbers (RefuseTestNumbers).
+	refuseTest bool
+	logger     *slog.Logger
 }
 
 func newRewriteTransport(next http.RoundTripper, apiBaseURL string) *rewriteTransport {
@@ -77,6 +81,12 @@ func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			req.Body.Close()
 		}
 		return nil, t.err
+	}
+	if t.refuseTest {
+		var err error
+		if req, err = t.refused(req); err != nil {
+			return nil, err
+		}
 	}
 	if t.base != nil && isTwilioHost(req.URL) {
 		req = t.rewrite(req)

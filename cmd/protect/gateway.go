@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/twilio/twilio-go"
 
 	"github.com/protectnow/protect/api"
 	"github.com/protectnow/protect/app"
@@ -43,38 +44,61 @@ type gateway struct {
 	sandbox   *sandbox.Server
 	esc       *escalation.Service
 	hup       chan os.Signal
+	// twilio is the one client every outbound message and call goes
+	// through.
+	twilio *twilio.RestClient
 	// workers is the queue server once started; draining is set when it
 	// stops taking tasks. Readiness reads both.
 	workers  atomic.Pointer[asynq.Server]
 	draining atomic.Bool
 }
 
-// openGateway opens the runtime and builds the engine. With no Twilio
-// credentials and no API URL, and when withSandbox is set, it starts the
-// built-in sandbox and points twilio-go at it.
-func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gateway, error) {
+// gatewayConfig loads the configuration of a command that sends or
+// serves: it must say where messages go (real credentials with a routing
+// file, or the sandbox by name).
+func gatewayConfig() (*config.Config, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.RequireTwilio(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// openGateway opens the runtime and builds the engine. In sandbox mode
+// with no API URL, and when withSandbox is set, it starts the built-in
+// sandbox and points twilio-go at it. With real credentials every Twilio
+// request to a drama number is refused (twilioapi.RefuseTestNumbers).
+func openGateway(ctx context.Context, cfg *config.Config, stderr io.Writer, withSandbox bool) (*gateway, error) {
 	// One process (run) migrates; serve and worker, of which many may
 	// start at once, wait for `protect migrate`.
 	mode := app.MigrateWait
 	if withSandbox {
 		mode = app.MigrateApply
 	}
-	rt, err := openRuntime(ctx, stderr, mode)
+	rt, err := openRuntimeWith(ctx, cfg, stderr, mode)
 	if err != nil {
 		return nil, err
 	}
-	cfg := rt.Config
 	routing, err := escalation.LoadRoutingFile(cfg.RoutingFile)
 	if err != nil {
 		rt.Close()
 		return nil, err
+	}
+	if cfg.RoutingFile != "" {
+		rt.Logger.Info("escalation routing", "file", cfg.RoutingFile, "teams", len(routing.TeamKeys()))
+	} else {
+		rt.Logger.Warn("escalation routing: the built-in demo routing (sandbox only; set PROTECT_ROUTING_FILE for real teams)",
+			"teams", len(routing.TeamKeys()))
 	}
 	g := &gateway{rt: rt, queue: asynq.NewClientFromRedisClient(rt.Redis)}
 	apiURL := cfg.TwilioAPIURL
 	if cfg.Sandbox() && apiURL == "" {
 		if !withSandbox {
 			rt.Close()
-			return nil, errors.New("no Twilio credentials and no PROTECT_TWILIO_API_URL: run `protect sandbox` and set PROTECT_TWILIO_API_URL to its URL, or set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+			return nil, errors.New("PROTECT_SANDBOX=1 and no PROTECT_TWILIO_API_URL: run `protect sandbox` and set PROTECT_TWILIO_API_URL to its URL, or use `protect run`, which starts the sandbox itself")
 		}
 		g.sandbox, err = sandbox.New(sandbox.Config{AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
 			InboundSMSURL: cfg.WebhookURL("/webhooks/twilio/sms"), Logger: rt.Logger.With("component", "sandbox")})
@@ -86,9 +110,14 @@ func openGateway(ctx context.Context, stderr io.Writer, withSandbox bool) (*gate
 			rt.Close()
 			return nil, fmt.Errorf("sandbox on %s: %w (set PROTECT_SANDBOX_ADDR)", cfg.SandboxAddr, err)
 		}
-		rt.Logger.Warn("no Twilio credentials: using the built-in Twilio sandbox; no real message leaves this machine", "sandbox", apiURL)
+		rt.Logger.Warn("PROTECT_SANDBOX=1: using the built-in Twilio sandbox; no real message leaves this machine", "sandbox", apiURL)
 	}
-	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL)
+	var twOpts []twilioapi.Option
+	if !cfg.Sandbox() {
+		twOpts = append(twOpts, twilioapi.RefuseTestNumbers(rt.Logger.With("component", "twilio")))
+	}
+	tw := twilioapi.New(cfg.AccountSID(), cfg.AuthToken(), apiURL, twOpts...)
+	g.twilio = tw
 	limiter := ratelimit.NewLimiter(rt.Redis, "protect:rate:")
 	// The engine sends approved template versions from the database.
 	texts := templateadmin.NewDBTexts(rt.Store, templateadmin.DefaultRefresh, rt.Logger.With("component", "templates"))
@@ -133,7 +162,8 @@ func (g *gateway) close() {
 func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
 	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, Templates: g.templates, SessionKey: cfg.SessionKey,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger, Redis: g.rt.Redis})
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger, Redis: g.rt.Redis,
+		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle})
 	if err != nil {
 		return nil, err
 	}
@@ -223,12 +253,12 @@ func (g *gateway) listenOps(workers bool) (func(ctx context.Context) error, erro
 	if addr == "" {
 		return func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
 	}
-	ln, err := server.Listen(addr, name)
+	ln, err := server.ListenAs(addr, name)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) error {
-		return server.ServeListener(ctx, ln, h, "ops listener", g.rt.Logger)
+		return server.Serve(ctx, ln, h, g.rt.Logger.With("listener", name))
 	}, nil
 }
 
@@ -236,7 +266,18 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"run takes no arguments; configure it with environment variables"}
 	}
-	g, err := openGateway(ctx, stderr, true)
+	cfg, err := gatewayConfig()
+	if err != nil {
+		return err
+	}
+	// Bind first: a busy port stops the command before workers, the
+	// sandbox or migrations start.
+	ln, err := server.Listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	g, err := openGateway(ctx, cfg, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -259,7 +300,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	h, err := g.handler()
 	if err == nil {
 		g.firstUserHint(ctx, stderr)
-		err = server.Serve(ctx, g.rt.Config.HTTPAddr, h, g.rt.Logger)
+		err = server.Serve(ctx, ln, h, g.rt.Logger)
 	}
 	cancel()
 	wg.Wait()
@@ -270,7 +311,16 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"serve takes no arguments"}
 	}
-	g, err := openGateway(ctx, stderr, false)
+	cfg, err := gatewayConfig()
+	if err != nil {
+		return err
+	}
+	ln, err := server.Listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	g, err := openGateway(ctx, cfg, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -289,7 +339,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var opsErr error
 	var wg sync.WaitGroup
 	wg.Go(func() { opsErr = serveOps(ctx) })
-	err = server.Serve(ctx, g.rt.Config.HTTPAddr, h, g.rt.Logger)
+	err = server.Serve(ctx, ln, h, g.rt.Logger)
 	cancel()
 	wg.Wait()
 	return errors.Join(err, opsErr)
@@ -299,7 +349,11 @@ func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"worker takes no arguments"}
 	}
-	g, err := openGateway(ctx, stderr, false)
+	cfg, err := gatewayConfig()
+	if err != nil {
+		return err
+	}
+	g, err := openGateway(ctx, cfg, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -332,6 +386,9 @@ func cmdSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg, err := config.Load()
 	if err != nil {
 		return err
+	}
+	if !cfg.Sandbox() {
+		return errors.New("the sandbox runs with PROTECT_SANDBOX=1 only (and then serve and worker need it too)")
 	}
 	logger := app.NewLogger(stderr, cfg)
 	sb, err := sandbox.New(sandbox.Config{AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),

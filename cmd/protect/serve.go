@@ -54,6 +54,11 @@ func openRuntime(ctx context.Context, stderr io.Writer, mode app.MigrateMode) (*
 	if err != nil {
 		return nil, err
 	}
+	return openRuntimeWith(ctx, cfg, stderr, mode)
+}
+
+// openRuntimeWith opens the runtime for a configuration already loaded.
+func openRuntimeWith(ctx context.Context, cfg *config.Config, stderr io.Writer, mode app.MigrateMode) (*app.Runtime, error) {
 	logger := app.NewLogger(stderr, cfg)
 	rt, err := app.Open(ctx, cfg, logger, mode)
 	if err != nil {
