@@ -201,8 +201,17 @@ func age(from, now time.Time) string {
 	}
 }
 
-// Register mounts the console on /console.
+// Register mounts the console on /console. An unknown path under it gets
+// the console's own "not found" page (with the sandbox banner).
 func (c *Console) Register(r *gin.Engine) {
+	r.NoRoute(func(ctx *gin.Context) {
+		if !strings.HasPrefix(ctx.Request.URL.Path, "/console/") {
+			ctx.JSON(http.StatusNotFound, gin.H{"error": "not found"})
+			return
+		}
+		headers(ctx)
+		c.render(ctx, http.StatusNotFound, "error", page{Title: "Not found", Error: "There is nothing here that you can see."})
+	})
 	g := r.Group("/console", headers)
 	g.GET("/static/*file", c.static)
 	g.GET("/login", c.loginForm)

@@ -22,6 +22,12 @@ func SeesDetails(a Actor, team string, shared bool) bool {
 func VisibleTimeline(a Actor, entries []store.TimelineEntry) []store.TimelineEntry {
 	out := make([]store.TimelineEntry, 0, len(entries))
 	for _, e := range entries {
+		if e.Kind == "escalation" && e.Shared && !SeesDetails(a, e.Team, false) {
+			// A shared note is for everyone who sees the patient; which
+			// need the escalation is about stays with the team.
+			e.Summary = "note shared by " + e.Team
+			e.EscalationID = nil
+		}
 		if !SeesDetails(a, e.Team, e.Shared) {
 			switch e.Kind {
 			case "contact":

@@ -39,7 +39,7 @@ func checkAll(ctx context.Context, checks []Check, logger *slog.Logger) (map[str
 			defer mu.Unlock()
 			if err != nil {
 				states[c.Name], ok = "unavailable", false
-				logger.Warn("readiness check failed", "component", c.Name, "error", err)
+				logger.Warn("readiness: component unavailable", "component", c.Name, "error", err)
 				return
 			}
 			states[c.Name] = "ok"
