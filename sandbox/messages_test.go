@@ -188,9 +188,9 @@ func TestStatusCallbacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hooks := e.waitHooks(t, "/twilio/status", len(tt.want))
+			e.waitHooks(t, "/twilio/status", len(tt.want))
 			e.idle(t)
-			hooks = e.app.hooksAt("/twilio/status")
+			hooks := e.app.hooksAt("/twilio/status")
 			if len(hooks) != len(tt.want) {
 				t.Fatalf("got %d callbacks, want %d", len(hooks), len(tt.want))
 			}
@@ -234,9 +234,9 @@ func TestPersonaReplies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hooks := e.waitHooks(t, "/twilio/sms", 2)
+	e.waitHooks(t, "/twilio/sms", 2)
 	e.idle(t)
-	hooks = e.app.hooksAt("/twilio/sms")
+	hooks := e.app.hooksAt("/twilio/sms")
 	if len(hooks) != 2 {
 		t.Fatalf("got %d replies, want 2 (the script has two answers)", len(hooks))
 	}

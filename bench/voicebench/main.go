@@ -81,7 +81,6 @@ type request struct {
 type call struct {
 	sid     string
 	attempt int64
-	next    int // next step: 0 answer, 1..len(digits) gathers, then status
 }
 
 type sample struct {
