@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -262,30 +263,42 @@ func (g *gateway) listenOps(workers bool) (func(ctx context.Context) error, erro
 	}, nil
 }
 
+// openServing binds the HTTP address first (a busy port stops the command
+// before workers, the sandbox or migrations start), then opens the gateway
+// and binds its side listeners.
+func openServing(ctx context.Context, stderr io.Writer, withSandbox bool) (net.Listener, *gateway, func(context.Context) error, error) {
+	cfg, err := gatewayConfig()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ln, err := server.Listen(cfg.HTTPAddr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g, err := openGateway(ctx, cfg, stderr, withSandbox)
+	if err != nil {
+		ln.Close()
+		return nil, nil, nil, err
+	}
+	serveOps, err := g.listenOps(false)
+	if err != nil {
+		g.close()
+		ln.Close()
+		return nil, nil, nil, err
+	}
+	return ln, g, serveOps, nil
+}
+
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"run takes no arguments; configure it with environment variables"}
 	}
-	cfg, err := gatewayConfig()
-	if err != nil {
-		return err
-	}
-	// Bind first: a busy port stops the command before workers, the
-	// sandbox or migrations start.
-	ln, err := server.Listen(cfg.HTTPAddr)
+	ln, g, serveOps, err := openServing(ctx, stderr, true)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	g, err := openGateway(ctx, cfg, stderr, true)
-	if err != nil {
-		return err
-	}
 	defer g.close()
-	serveOps, err := g.listenOps(false)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -311,24 +324,12 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"serve takes no arguments"}
 	}
-	cfg, err := gatewayConfig()
-	if err != nil {
-		return err
-	}
-	ln, err := server.Listen(cfg.HTTPAddr)
+	ln, g, serveOps, err := openServing(ctx, stderr, false)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	g, err := openGateway(ctx, cfg, stderr, false)
-	if err != nil {
-		return err
-	}
 	defer g.close()
-	serveOps, err := g.listenOps(false)
-	if err != nil {
-		return err
-	}
 	h, err := g.handler()
 	if err != nil {
 		return err
