@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/protect
 
-.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation lint fuzz build services clean
+.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation chaos lint fuzz build services clean
 
 ## build: compile bin/protect
 build:
@@ -26,6 +26,10 @@ test: lint
 	@scripts/services.sh --test
 	@scripts/browser.sh
 	$(GO) test -count=1 -timeout 20m ./...
+
+## chaos: the fault harness (CHAOS.md): real processes, kill -9, a lossy Twilio, a PostgreSQL restart, broken cohort files
+chaos: services build
+	$(GO) run ./bench/chaos -bin $(BIN) -scenario all
 
 ## lint: gofmt, go vet, go mod tidy -diff and staticcheck
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -101,9 +101,10 @@ func (v *IVR) Call(ctx context.Context, w store.Work) error {
 	if err != nil {
 		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
-	if w.Tries > 1 {
-		// An earlier try may have placed the call before its worker died
-		// or its response was lost: adopt it rather than ring again.
+	if w.Prepared {
+		// An earlier try got as far as asking Twilio for the call and may
+		// have placed it before its worker died or its response was
+		// lost: adopt it rather than ring again.
 		// Our records know it once its webhooks named the attempt; Twilio
 		// knows it before (a call still ringing has sent none).
 		sid, found, err := v.o.Store.AttemptCallSID(ctx, w.AttemptID)
@@ -135,6 +136,12 @@ func (v *IVR) Call(ctx context.Context, w store.Work) error {
 			callsHeldBack.Inc()
 			return v.o.Store.Reschedule(ctx, w.AttemptID, due)
 		}
+	}
+	// Recorded before Twilio is asked, so that a retry looks for this
+	// call first; the step's wait starts when Twilio accepts it.
+	if ok, err := v.o.Engine.BeforeCall(ctx, w, from); err != nil || !ok {
+		v.release(ctx, from, holder)
+		return err
 	}
 	params := &openapi.CreateCallParams{}
 	params.SetTo(w.To)
@@ -294,15 +301,23 @@ func (v *IVR) status(c *gin.Context) {
 	f := c.Request.PostForm
 	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
 	cb := outreach.CallStatus{AttemptID: attempt, SID: f.Get("CallSid"), Status: f.Get("CallStatus"),
-		AnsweredBy: f.Get("AnsweredBy"), ErrorCode: f.Get("ErrorCode")}
+		AnsweredBy: f.Get("AnsweredBy"), ErrorCode: f.Get("ErrorCode"), To: f.Get("To"), From: f.Get("From")}
 	if err != nil || attempt <= 0 || !validCallSID(cb.SID) || cb.Status == "" {
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, CallSid and CallStatus are required"})
 		return
 	}
 	ctx := c.Request.Context()
 	if err := v.o.Engine.HandleCallStatus(ctx, cb); err != nil {
-		if errors.Is(err, outreach.ErrUnknownAttempt) {
+		switch {
+		case errors.Is(err, outreach.ErrUnknownAttempt):
 			c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown attempt"})
+			return
+		case errors.Is(err, outreach.ErrBadCallback):
+			v.o.Logger.Warn("call status callback refused", "attempt", attempt, "sid", cb.SID, "reason", err)
+			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		case errors.Is(err, outreach.ErrCallbackConflict):
+			c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": err.Error()})
 			return
 		}
 		v.o.Logger.Error("call status callback failed", "attempt", attempt, "sid", cb.SID, "error", err)

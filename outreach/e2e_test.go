@@ -326,8 +326,11 @@ func TestWorkerDiesBetweenClaimAndSend(t *testing.T) {
 				t.Fatalf("claim: %v %v", res, err)
 			}
 			if tt.reached {
-				// What the dead worker sent, with no status callback.
-				body := "Hello Dies, this is your GP practice. We are checking on people who may need extra support. Please answer a few short questions. Reply STOP to opt out.\n\nAre you OK? Reply 1 for yes or 2 for no."
+				// What the dead worker stored and then sent, with no
+				// status callback.
+				dieBeforeTwilio(t, h, w)
+				var body string
+				h.st.Pool().QueryRow(ctx, `SELECT body FROM attempts WHERE id = $1`, attemptID).Scan(&body)
 				p := &openapi.CreateMessageParams{}
 				p.SetTo(w.To)
 				p.SetFrom(sender)

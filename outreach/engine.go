@@ -38,6 +38,8 @@ type Engine struct {
 	needs     func(context.Context)
 	replies   *replyQueue
 	policies  policyCache
+	// probeEvery is how often a held sender is probed.
+	probeEvery time.Duration
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }
@@ -66,6 +68,9 @@ type Options struct {
 	// Voice lets campaigns call, for an engine that does not place calls
 	// itself (the CLI) while the gateway's IVR does; SetCaller sets it.
 	Voice bool
+	// ProbeEvery is how often a sender held by an account or gateway
+	// fault is probed to resume sending; default 30s.
+	ProbeEvery time.Duration
 }
 
 // New builds an engine.
@@ -82,9 +87,12 @@ func New(o Options) *Engine {
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = staleAfter
 	}
+	if o.ProbeEvery <= 0 {
+		o.ProbeEvery = probeEvery
+	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
 		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded,
-		replies: newReplyQueue(o.ReplyBatch), voice: o.Voice}
+		replies: newReplyQueue(o.ReplyBatch), voice: o.Voice, probeEvery: o.ProbeEvery}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never

@@ -18,6 +18,10 @@ const (
 	dispatchEvery  = 250 * time.Millisecond
 	reconcileEvery = 10 * time.Second
 	sweepEvery     = 5 * time.Second
+	// probeTick is how often the loop looks for held senders due a
+	// probe; probeEvery is how often each is probed.
+	probeTick  = 5 * time.Second
+	probeEvery = 30 * time.Second
 	// staleAfter is how long an attempt may sit queued before the
 	// reconciler assumes its task was lost (Redis flushed or failed over).
 	staleAfter = 30 * time.Second
@@ -26,7 +30,8 @@ const (
 	backlogSeconds = 2.0
 )
 
-// Run runs the dispatcher, the reconciler and the sweeper until ctx ends.
+// Run runs the dispatcher, the reconciler, the sweeper and the probe of
+// held senders until ctx ends.
 // Any number of worker processes may run them at once: each step is a
 // single atomic statement in PostgreSQL.
 func (e *Engine) Run(ctx context.Context) {
@@ -52,10 +57,12 @@ func (e *Engine) Run(ctx context.Context) {
 	loop("dispatcher", dispatchEvery, e.Dispatch)
 	loop("reconciler", reconcileEvery, e.Reconcile)
 	loop("sweeper", sweepEvery, e.Sweep)
+	loop("sender probe", probeTick, e.ProbeHolds)
 	wg.Wait()
 }
 
-// Dispatch hands due attempts of running campaigns to the queue, keeping
+// Dispatch hands due attempts of running campaigns whose sender is not
+// held to the queue, keeping
 // about backlogSeconds of sending queued per campaign, so Redis never holds
 // more than a few seconds of work however large the campaign.
 func (e *Engine) Dispatch(ctx context.Context) error {
@@ -63,8 +70,16 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	holds, err := e.store.HeldSenders(ctx)
+	if err != nil {
+		return err
+	}
+	held := map[string]bool{}
+	for _, h := range holds {
+		held[h.Sender] = true
+	}
 	for _, c := range cs {
-		if c.State != store.CampaignRunning {
+		if c.State != store.CampaignRunning || held[c.Sender] {
 			continue
 		}
 		queued, err := e.store.QueuedCount(ctx, c.ID)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -27,10 +26,12 @@ const (
 	QueueCall = "voice"
 )
 
-// lease is how long a worker holds a claimed attempt. It is longer than
-// any Twilio request can take, so a lease that ran out means the worker
-// died, not that it is still talking to Twilio.
-const lease = 2 * time.Minute
+// lease is how long a claim on an attempt lasts unless its worker renews
+// it: a worker renews it every lease/3 while it works (waiting for
+// Twilio), so a lease that ran out means the worker died, and the
+// reconciler hands the attempt to another worker within seconds, long
+// before any step's wait could end.
+const lease = 30 * time.Second
 
 // maxTries bounds how often an attempt is tried before it is given up as
 // failed and the patient moves on.
@@ -72,12 +73,9 @@ func (e *Engine) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
 	}
-	if p.Channel == Voice {
-		return e.handleCall(ctx, p)
-	}
 	// Take a slot of the sender's rate before claiming, so a claim is never
 	// held while waiting.
-	if e.limiter != nil && p.Pace > 0 {
+	if p.Channel != Voice && e.limiter != nil && p.Pace > 0 {
 		if err := e.limiter.Wait(ctx, "sms:"+p.Sender, p.Pace, burstFor(p.Pace)); err != nil {
 			return fmt.Errorf("rate limit: %w", err)
 		}
@@ -89,7 +87,39 @@ func (e *Engine) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if res != store.Claimed {
 		return nil
 	}
+	defer e.keepClaim(ctx, w)()
+	if w.Channel == Voice {
+		return e.handleCall(ctx, w)
+	}
 	return e.sendSMS(ctx, w)
+}
+
+// keepClaim renews the claim on w every lease/3 until the returned stop
+// is called, so a worker still talking to Twilio keeps its attempt and a
+// dead one loses it within a lease.
+func (e *Engine) keepClaim(ctx context.Context, w store.Work) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			ok, err := e.store.ExtendLease(ctx, w.AttemptID, w.ClaimedAt, lease)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				e.logger.Warn("could not renew the claim on an attempt", "attempt", w.AttemptID, "error", err)
+			case err == nil && !ok:
+				return // settled, or no longer this worker's
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // burstFor lets a small burst through so that a worker that wakes late
@@ -156,48 +186,54 @@ func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
 	if ok, err := e.ready(ctx, w); !ok {
 		return err
 	}
-	now := e.now()
-	qn, err := e.Questionnaire(ctx, w.QuestionnaireID)
-	if err != nil {
-		return err
-	}
 	pol, err := e.policy(w.Policy)
 	if err != nil {
 		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
-	body, conv, err := e.attemptText(ctx, qn, w)
-	if err != nil {
-		return e.giveUp(ctx, w, 0, "cannot render message: "+err.Error())
-	}
-
-	if w.Tries > 1 {
-		// An earlier try may have reached Twilio before its worker died or
-		// its response was lost: adopt that message rather than send again.
-		sid, status, found, err := e.findSent(w, body)
+	if w.Prepared {
+		// An earlier try stored this message and may have reached Twilio
+		// before its worker died or its answer was lost: adopt that
+		// message rather than send again.
+		sid, status, found, err := e.findSent(w)
 		if err != nil {
 			// Sending blind could text the patient twice: try again later.
 			return e.sendFailed(ctx, w, pol, fmt.Errorf("look up earlier sends: %w", err))
 		}
 		if found {
-			log.Warn("earlier try had reached Twilio; adopting it", "tries", w.Tries)
-			return e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: attemptState(status), Body: body,
-				From: w.Sender, WaitUntil: now.Add(pol.Wait(w.Step)), Conversation: conv})
+			log.Warn("earlier try had reached Twilio; adopting its message", "tries", w.Tries, "sid", sid)
+			return e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: sentState(status), Wait: pol.Wait(w.Step)})
 		}
+	} else {
+		// Render once and store it before Twilio sees it: every retry
+		// sends exactly this text, and finds it at Twilio if it went.
+		qn, err := e.Questionnaire(ctx, w.QuestionnaireID)
+		if err != nil {
+			return err
+		}
+		body, conv, err := e.attemptText(ctx, qn, w)
+		if err != nil {
+			return e.giveUp(ctx, w, 0, "cannot render message: "+err.Error())
+		}
+		ok, err := e.store.PrepareAttempt(ctx, store.Prepared{AttemptID: w.AttemptID, ClaimedAt: w.ClaimedAt, Body: body,
+			Conversation: conv, From: w.Sender, Wait: pol.Wait(w.Step)})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			log.Warn("claim lost before sending; another worker has the attempt")
+			return nil
+		}
+		w.Body, w.StartsConversation, w.SentFrom = body, conv, w.Sender
 	}
 
-	// The journey waits for an answer before the text goes: the patient's
-	// reply may arrive before the send is recorded.
-	if err := e.store.StartContact(ctx, w.AttemptID, now.Add(pol.Wait(w.Step)), conv); err != nil {
-		return err
-	}
 	params := &openapi.CreateMessageParams{}
 	params.SetTo(w.To)
-	params.SetBody(body)
+	params.SetBody(w.Body)
 	params.SetStatusCallback(e.publicURL + "/webhooks/twilio/sms/status?attempt=" + strconv.FormatInt(w.AttemptID, 10))
-	if strings.HasPrefix(w.Sender, "MG") {
-		params.SetMessagingServiceSid(w.Sender)
+	if isServiceSID(w.SentFrom) {
+		params.SetMessagingServiceSid(w.SentFrom)
 	} else {
-		params.SetFrom(w.Sender)
+		params.SetFrom(w.SentFrom)
 	}
 	msg, err := e.twilio.Api.CreateMessage(params)
 	if err != nil {
@@ -210,8 +246,7 @@ func (e *Engine) sendSMS(ctx context.Context, w store.Work) error {
 	if msg.Status != nil {
 		status = *msg.Status
 	}
-	if err := e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: attemptState(status), Body: body,
-		From: w.Sender, WaitUntil: now.Add(pol.Wait(w.Step)), Conversation: conv}); err != nil {
+	if err := e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: sentState(status), Wait: pol.Wait(w.Step)}); err != nil {
 		// Twilio has the message; the status callback (which names the
 		// attempt) settles it even if this write never lands.
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -246,15 +281,15 @@ func (e *Engine) attemptText(ctx context.Context, qn *questionnaire.Questionnair
 	return body, conv, err
 }
 
-// findSent looks for a message Twilio already has for this attempt: same
-// route and the same text, created since the attempt's first try began (an
-// earlier step's identical reminder is not this attempt's). Not filtered
-// on DateSent: a message still queued at Twilio has none.
-func (e *Engine) findSent(w store.Work, body string) (sid, status string, found bool, err error) {
+// findSent looks for a message Twilio already has for this attempt: the
+// stored text on the attempt's route, created since the attempt's first
+// try began (an earlier step's identical reminder is not this attempt's).
+// Not filtered on DateSent: a message still queued at Twilio has none.
+func (e *Engine) findSent(w store.Work) (sid, status string, found bool, err error) {
 	params := &openapi.ListMessageParams{}
 	params.SetTo(w.To)
-	if !strings.HasPrefix(w.Sender, "MG") {
-		params.SetFrom(w.Sender)
+	if !isServiceSID(w.SentFrom) {
+		params.SetFrom(w.SentFrom)
 	}
 	params.SetPageSize(50)
 	params.SetLimit(50)
@@ -263,7 +298,7 @@ func (e *Engine) findSent(w store.Work, body string) (sid, status string, found 
 		return "", "", false, err
 	}
 	for _, m := range msgs {
-		if m.Body != nil && *m.Body == body && m.Sid != nil && twilioapi.CreatedSince(m.DateCreated, w.FirstClaimedAt) {
+		if m.Body != nil && *m.Body == w.Body && m.Sid != nil && twilioapi.CreatedSince(m.DateCreated, w.FirstClaimedAt) {
 			st := "sent"
 			if m.Status != nil {
 				st = *m.Status
@@ -274,10 +309,15 @@ func (e *Engine) findSent(w store.Work, body string) (sid, status string, found 
 	return "", "", false, nil
 }
 
-// sendFailed maps a Twilio error to what happens next.
+// sendFailed maps a Twilio error to what happens next. Errors about the
+// account or the gateway (wrong credentials, a suspended account, Twilio
+// or the network failing try after try) hold the sender instead of
+// failing the patient.
 func (e *Engine) sendFailed(ctx context.Context, w store.Work, pol Policy, err error) error {
 	code, status, isTwilio := twilioapi.ErrorCode(err)
 	switch {
+	case twilioapi.AccountLevel(err):
+		return e.holdSender(ctx, w, code, "Twilio refused the account: "+clip.Text(err.Error(), 300))
 	case isTwilio && code == twilioapi.CodeUnsubscribed:
 		// The number replied STOP to Twilio at some point: respect it.
 		if err := e.store.FailAttempt(ctx, w.AttemptID, "failed", code, "recipient unsubscribed"); err != nil {
@@ -297,6 +337,10 @@ func (e *Engine) sendFailed(ctx context.Context, w store.Work, pol Policy, err e
 		}
 		sendErrors.WithLabelValues("temporary").Inc()
 		return fmt.Errorf("temporary send failure (status %d): %w", status, err)
+	case twilioapi.Temporary(err):
+		// Rate limited, Twilio failing or the network down, try after
+		// try: that is the gateway, not the patient.
+		return e.holdSender(ctx, w, code, fmt.Sprintf("still failing after %d tries: %s", w.Tries, clip.Text(err.Error(), 300)))
 	default:
 		return e.giveUp(ctx, w, code, clip.Text(err.Error(), 300))
 	}
@@ -335,6 +379,12 @@ func (e *Engine) moveOnAt(ctx context.Context, campaignID, patientID int64, afte
 	if j.State == "done" || j.State == "conversing" {
 		return nil
 	}
+	// An attempt not settled yet (being sent, retried, or put back while
+	// its sender is held) may still reach the patient: the journey waits
+	// for it rather than skip ahead.
+	if busy, err := e.store.AttemptInFlight(ctx, campaignID, patientID); err != nil || busy {
+		return err
+	}
 	failed, err := e.store.FailedRoutes(ctx, campaignID, patientID)
 	if err != nil {
 		return err
@@ -360,26 +410,11 @@ func (e *Engine) moveOnAt(ctx context.Context, campaignID, patientID int64, afte
 	return e.store.NextAttempt(ctx, campaignID, patientID, step, ch, to, due)
 }
 
-// attemptState maps a Twilio message status to an attempt state.
-func attemptState(status string) string {
-	switch status {
-	case "delivered", "read":
-		return "delivered"
-	case "undelivered":
-		return "undelivered"
-	case "failed":
-		return "failed"
-	case "canceled":
-		return "cancelled"
-	default:
-		return "sent"
+// sentState is the state of an attempt Twilio just accepted or listed,
+// by the message's status there.
+func sentState(status string) string {
+	if st, ok := messageState(status); ok {
+		return st
 	}
-}
-
-// stateRank orders attempt states so callbacks arriving out of order never
-// move an attempt backwards.
-var stateRank = map[string]int{
-	"planned": 0, "queued": 1, "sending": 2, "retry": 2, "sent": 3,
-	"delivered": 4, "undelivered": 4, "failed": 4, "cancelled": 5,
-	"answered": 6, "unanswered": 6, "completed": 6,
+	return "sent"
 }

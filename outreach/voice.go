@@ -3,12 +3,13 @@ package outreach
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/store"
 )
@@ -36,27 +37,27 @@ func (e *Engine) SetCaller(c Caller) {
 	e.voice = c != nil
 }
 
-func (e *Engine) handleCall(ctx context.Context, p SendPayload) error {
-	w, res, err := e.store.ClaimAttempt(ctx, p.Attempt, lease)
-	if err != nil || res != store.Claimed {
-		return err
-	}
+func (e *Engine) handleCall(ctx context.Context, w store.Work) error {
 	if e.caller == nil {
 		return e.giveUp(ctx, w, 0, "voice calls are not configured on this gateway")
 	}
 	if ok, err := e.ready(ctx, w); !ok {
 		return err
 	}
+	return e.caller.Call(ctx, w)
+}
+
+// BeforeCall is called by the Caller just before it asks Twilio for the
+// call: it records the attempt as prepared (a later try then looks for
+// this call at Twilio before ringing again) and makes the journey
+// findable by the call's webhooks, without starting the step's wait. It
+// reports false when the claim is no longer this worker's: do not call.
+func (e *Engine) BeforeCall(ctx context.Context, w store.Work, from string) (bool, error) {
 	pol, err := ParsePolicy(w.Policy, true)
 	if err != nil {
-		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
+		return false, fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
-	// The journey waits before the phone rings: the answer webhook may
-	// arrive before the call is recorded as placed.
-	if err := e.store.StartContact(ctx, w.AttemptID, e.now().Add(pol.Wait(w.Step)), nil); err != nil {
-		return err
-	}
-	return e.caller.Call(ctx, w)
+	return e.store.PrepareAttempt(ctx, store.Prepared{AttemptID: w.AttemptID, ClaimedAt: w.ClaimedAt, From: from, Wait: pol.Wait(w.Step)})
 }
 
 // PatientValues fills the placeholders of a patient's texts.
@@ -73,14 +74,13 @@ func (e *Engine) VoiceText(ctx context.Context, campaignID int64, language strin
 
 // CallPlaced records a call Twilio accepted: the attempt is sent and the
 // journey waits for the call to end (or, if nothing is heard, for the
-// step's wait).
+// step's wait, which starts now).
 func (e *Engine) CallPlaced(ctx context.Context, w store.Work, sid, from string) error {
 	pol, err := ParsePolicy(w.Policy, true)
 	if err != nil {
 		return fmt.Errorf("attempt %d: %w", w.AttemptID, err)
 	}
-	return e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: "sent", From: from,
-		WaitUntil: e.now().Add(pol.Wait(w.Step))})
+	return e.store.MarkSent(ctx, store.Sent{AttemptID: w.AttemptID, SID: sid, Status: "sent", From: from, Wait: pol.Wait(w.Step)})
 }
 
 // CallFailed handles an error from Twilio when placing a call: a
@@ -107,7 +107,12 @@ type CallStatus struct {
 	Status     string // queued, ringing, in-progress, completed, busy, no-answer, failed, canceled
 	AnsweredBy string
 	ErrorCode  string
+	To         string
+	From       string
 }
+
+// callStatuses are Twilio's call statuses.
+var callStatuses = []string{"queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled"}
 
 // Final reports whether the status ends the call.
 func (c CallStatus) Final() bool {
@@ -159,6 +164,10 @@ func callEnd(status string, sum store.CallSummary) (state, errMsg string, next i
 // step (which resumes at the question they stopped at) is due after the
 // retry gap, and the patient ends unreachable if the policy is spent.
 func (e *Engine) HandleCallStatus(ctx context.Context, cb CallStatus) error {
+	if !slices.Contains(callStatuses, cb.Status) {
+		statusIgnored.WithLabelValues("unknown_status").Inc()
+		return fmt.Errorf("%w: unknown call status %q", ErrBadCallback, clip.Text(cb.Status, 40))
+	}
 	if !cb.Final() {
 		return nil
 	}
@@ -168,11 +177,8 @@ func (e *Engine) HandleCallStatus(ctx context.Context, cb CallStatus) error {
 	}
 	state, msg, next := callEnd(cb.Status, sum)
 	code, _ := strconv.Atoi(cb.ErrorCode)
-	st, err := e.store.ApplyStatus(ctx, store.AttemptStatus{AttemptID: cb.AttemptID, SID: cb.SID, Status: cb.Status,
-		State: state, ErrorCode: code, ErrorMsg: msg}, stateRank)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w %d", ErrUnknownAttempt, cb.AttemptID)
-	}
+	st, err := e.applyStatus(ctx, store.StatusEvent{AttemptID: cb.AttemptID, SID: cb.SID, Status: cb.Status,
+		ErrorCode: code, ErrorMsg: msg}, state, route{to: cb.To, from: cb.From})
 	if err != nil {
 		return err
 	}
@@ -184,7 +190,7 @@ func (e *Engine) HandleCallStatus(ctx context.Context, cb CallStatus) error {
 		result = cb.Status
 	}
 	callsEnded.WithLabelValues(result).Inc()
-	if st.PatientDone || next == callNothing {
+	if !st.Moved || st.PatientDone || next == callNothing {
 		return nil
 	}
 	c, err := e.store.Campaign(ctx, st.CampaignID)

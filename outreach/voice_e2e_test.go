@@ -305,8 +305,14 @@ func TestVoiceRetryAdoptsACallStillRinging(t *testing.T) {
 			number := fmt.Sprintf("+4416031234%02d", 60+i)
 			h.importCohort("ringing", []patient{{nhs(720 + i), "Ringing", "", "01603 1234" + number[len(number)-2:]}})
 			attemptID := h.startAlone(h.campaign("ringing", "ringing", 20, voiceTwice))
-			if _, res, err := h.st.ClaimAttempt(ctx, attemptID, time.Minute); err != nil || res != store.Claimed {
+			w, res, err := h.st.ClaimAttempt(ctx, attemptID, time.Minute)
+			if err != nil || res != store.Claimed {
 				t.Fatalf("claim: %v %v", res, err)
+			}
+			// The dead worker got as far as recording the attempt as
+			// prepared (what it does just before asking Twilio).
+			if ok, err := h.st.PrepareAttempt(ctx, store.Prepared{AttemptID: attemptID, ClaimedAt: w.ClaimedAt, From: sender, Wait: time.Hour}); err != nil || !ok {
+				t.Fatalf("prepare: %v %v", ok, err)
 			}
 			// The call Twilio has; its answer URL goes nowhere, so no
 			// webhook tells us about it.

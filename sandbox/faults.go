@@ -1,6 +1,9 @@
 package sandbox
 
-import "net/http"
+import (
+	"net/http"
+	"net/http/httptest"
+)
 
 // FailNext makes the next n API requests (after authentication) fail with
 // the HTTP status: 429 gives Twilio's 20429 "Too Many Requests", 500 gives
@@ -14,9 +17,21 @@ func (s *Server) FailNext(n int, status int) {
 	}
 }
 
+// FailAll makes every API request (after authentication) fail with the
+// HTTP status until FailAll(0): 401 gives Twilio's 20003 "Authenticate",
+// as for a wrong credential, until someone fixes it.
+func (s *Server) FailAll(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failAll = status
+}
+
 func (s *Server) takeFault() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failAll != 0 {
+		return s.failAll
+	}
 	if len(s.faults) == 0 {
 		return 0
 	}
@@ -27,6 +42,8 @@ func (s *Server) takeFault() int {
 
 func faultError(status int) *apiError {
 	switch status {
+	case http.StatusUnauthorized:
+		return newAPIError(status, 20003, "Authenticate")
 	case http.StatusTooManyRequests:
 		return newAPIError(status, 20429, "Too Many Requests")
 	case http.StatusInternalServerError:
@@ -36,4 +53,37 @@ func faultError(status int) *apiError {
 	default:
 		return newAPIError(status, 20000+status, "%s", http.StatusText(status))
 	}
+}
+
+// LoseNextResponses makes the next n create requests (POSTs, after
+// authentication) do their work (the message is created and sent, the
+// call placed) and then answer with the HTTP status instead of the
+// result, as when a proxy or the network loses Twilio's answer: the
+// client cannot tell whether its request took effect.
+func (s *Server) LoseNextResponses(n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.lost = append(s.lost, status)
+	}
+}
+
+func (s *Server) takeLost(r *http.Request) int {
+	if r.Method != http.MethodPost {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.lost) == 0 {
+		return 0
+	}
+	status := s.lost[0]
+	s.lost = s.lost[1:]
+	return status
+}
+
+// serveLost serves r into a discarded response, then answers status.
+func (s *Server) serveLost(w http.ResponseWriter, r *http.Request, status int) {
+	s.mux.ServeHTTP(httptest.NewRecorder(), r)
+	writeError(w, faultError(status))
 }

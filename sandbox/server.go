@@ -34,6 +34,8 @@ type Server struct {
 	replies      map[string]int     // persona number -> replies used
 	optedOut     map[[2]string]bool // (sender, persona) pairs after STOP
 	faults       []int              // statuses of the next failing requests
+	lost         []int              // statuses answered after the next creates
+	failAll      int                // status of every request, until cleared
 	webhookCount int
 	changed      chan struct{}
 
@@ -90,6 +92,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if status := s.takeLost(r); status != 0 {
+		s.serveLost(w, r, status)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -163,6 +169,8 @@ func (s *Server) resetLocked() {
 	s.replies = map[string]int{}
 	s.optedOut = map[[2]string]bool{}
 	s.faults = nil
+	s.lost = nil
+	s.failAll = 0
 	s.webhookCount = 0
 }
 

@@ -81,10 +81,14 @@ func (s *Store) Journey(ctx context.Context, campaignID, patientID int64) (Journ
 }
 
 // DueJourneys lists journeys whose wait has run out (no reply to an
-// attempt, or a conversation left unfinished), oldest first.
+// attempt, or a conversation left unfinished), oldest first. A journey
+// with an attempt still in flight is not due: it waits for that attempt
+// to settle.
 func (s *Store) DueJourneys(ctx context.Context, limit int) ([]Journey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+journeyColumns+` `+journeyFrom+`
 		WHERE cp.state IN ('contacting', 'conversing') AND cp.wait_until < now()
+		  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cp.campaign_id AND a.patient_id = cp.patient_id
+			AND a.state IN ('planned', 'queued', 'sending', 'retry'))
 		ORDER BY cp.wait_until LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due journeys: %w", err)

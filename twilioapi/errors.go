@@ -13,6 +13,8 @@ import (
 
 // Twilio error codes that Protect reacts to.
 const (
+	CodeAuthenticate    = 20003 // the account SID or auth token is wrong
+	CodeAccountInactive = 20005 // the account is suspended or closed
 	CodeInvalidTo       = 21211 // 'To' number is not a valid phone number
 	CodeNotMobile       = 21614 // 'To' number is not a valid mobile number
 	CodeUnsubscribed    = 21610 // recipient replied STOP
@@ -68,4 +70,16 @@ func Temporary(err error) bool {
 	var opErr *net.OpError
 	var dnsErr *net.DNSError
 	return errors.As(err, &opErr) || errors.As(err, &dnsErr)
+}
+
+// AccountLevel reports whether err is about the account rather than the
+// message or call: wrong credentials (20003, HTTP 401) or an account that
+// is not active (20005). Every request will fail the same way until
+// someone fixes it, so it must stop sending, not fail the patient.
+func AccountLevel(err error) bool {
+	code, status, ok := ErrorCode(err)
+	if !ok {
+		return false
+	}
+	return code == CodeAuthenticate || code == CodeAccountInactive || status == http.StatusUnauthorized
 }

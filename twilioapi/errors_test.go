@@ -89,3 +89,27 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountLevel(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"authenticate", &client.TwilioRestError{Code: 20003, Status: 401}, true},
+		{"wrapped authenticate", fmt.Errorf("send: %w", &client.TwilioRestError{Code: 20003, Status: 401}), true},
+		{"account suspended", &client.TwilioRestError{Code: 20005, Status: 403}, true},
+		{"401 without a code", &client.TwilioRestError{Status: 401}, true},
+		{"invalid number", &client.TwilioRestError{Code: 21211, Status: 400}, false},
+		{"429", &client.TwilioRestError{Code: 20429, Status: 429}, false},
+		{"network", fmt.Errorf("x: %w", syscall.ECONNRESET), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := AccountLevel(tt.err); got != tt.want {
+				t.Errorf("AccountLevel = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -114,7 +114,8 @@ func (h *Handler) smsStatus(c *gin.Context) {
 	f := c.Request.PostForm
 	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
 	cb := outreach.StatusCallback{AttemptID: attempt, SID: f.Get("MessageSid"), Status: f.Get("MessageStatus"),
-		ErrorCode: f.Get("ErrorCode"), ErrorMsg: f.Get("ErrorMessage")}
+		ErrorCode: f.Get("ErrorCode"), ErrorMsg: f.Get("ErrorMessage"),
+		To: f.Get("To"), From: f.Get("From"), Service: f.Get("MessagingServiceSid")}
 	if cb.Status == "" {
 		cb.Status = f.Get("SmsStatus")
 	}
@@ -124,8 +125,19 @@ func (h *Handler) smsStatus(c *gin.Context) {
 		return
 	}
 	if err := h.Engine.HandleStatus(c.Request.Context(), cb); err != nil {
-		if errors.Is(err, outreach.ErrUnknownAttempt) {
+		switch {
+		case errors.Is(err, outreach.ErrUnknownAttempt):
 			c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown attempt"})
+			return
+		case errors.Is(err, outreach.ErrBadCallback):
+			// The engine logs conflicts; an unknown status is logged here.
+			rejected.WithLabelValues("status").Inc()
+			h.Logger.Warn("status callback refused", "attempt", attempt, "sid", cb.SID, "reason", err)
+			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		case errors.Is(err, outreach.ErrCallbackConflict):
+			rejected.WithLabelValues("status_conflict").Inc()
+			c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": err.Error()})
 			return
 		}
 		h.Logger.Error("status callback failed", "attempt", attempt, "error", err)

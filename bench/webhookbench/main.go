@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -22,12 +21,12 @@ import (
 
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/bench/internal/benchdb"
+	"github.com/protectnow/protect/bench/internal/inbound"
 	"github.com/protectnow/protect/bench/internal/load"
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/server"
 	"github.com/protectnow/protect/store"
-	"github.com/protectnow/protect/twilioapi"
 	"github.com/protectnow/protect/webhooks"
 )
 
@@ -166,12 +165,8 @@ func run(rate float64, d time.Duration, redisURL string) error {
 	// a conversation by one question, as real traffic does.
 	next := func(i int) *http.Request {
 		p, q := i%patients, i/patients
-		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032x", i)}, "AccountSid": {config.SandboxAccountSID},
-			"From": {numbers[p]}, "To": {"+447700900999"}, "Body": {answers[q%len(answers)]}, "NumMedia": {"0"}}
-		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", twilioapi.Sign(config.SandboxAuthToken, target, form))
-		return req
+		return inbound.SMS{Serial: i, AccountSID: config.SandboxAccountSID, From: numbers[p], To: "+447700900999",
+			Body: answers[q%len(answers)]}.Request(target, config.SandboxAuthToken)
 	}
 	fmt.Printf("inbound webhook: %d patients, %.0f req/s for %s\n", patients, rate, d)
 	res := load.Run(load.Client(), rate, d, 512, next)

@@ -197,8 +197,9 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 		RetryDelayFunc: func(n int, _ error, _ *asynq.Task) time.Duration {
 			return time.Duration(1<<min(n, 8)) * time.Second
 		},
-		Logger:   asynqLogger{g.rt.Logger},
-		LogLevel: asynq.WarnLevel,
+		Logger:       asynqLogger{g.rt.Logger},
+		LogLevel:     asynq.WarnLevel,
+		ErrorHandler: outreach.TaskErrorHandler(g.rt.Logger),
 	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(outreach.TaskSend, g.engine.HandleSend)

@@ -26,8 +26,12 @@ func AdminURL() string {
 }
 
 // Fresh drops and creates database name and returns its URL.
-func Fresh(ctx context.Context, name string) (string, error) {
-	admin, err := pgx.Connect(ctx, AdminURL())
+func Fresh(ctx context.Context, name string) (string, error) { return FreshOn(ctx, AdminURL(), name) }
+
+// FreshOn drops and creates database name on the server of adminURL and
+// returns its URL.
+func FreshOn(ctx context.Context, adminURL, name string) (string, error) {
+	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return "", fmt.Errorf("connect: %w", err)
 	}
@@ -39,7 +43,7 @@ func Fresh(ctx context.Context, name string) (string, error) {
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+id); err != nil {
 		return "", fmt.Errorf("create %s: %w", name, err)
 	}
-	u, err := url.Parse(AdminURL())
+	u, err := url.Parse(adminURL)
 	if err != nil {
 		return "", err
 	}
@@ -48,8 +52,11 @@ func Fresh(ctx context.Context, name string) (string, error) {
 }
 
 // Drop removes a benchmark database.
-func Drop(ctx context.Context, name string) {
-	admin, err := pgx.Connect(ctx, AdminURL())
+func Drop(ctx context.Context, name string) { DropOn(ctx, AdminURL(), name) }
+
+// DropOn removes database name from the server of adminURL.
+func DropOn(ctx context.Context, adminURL, name string) {
+	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return
 	}

@@ -44,7 +44,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // At most maxInFlight requests are outstanding; beyond that a request
 // waits, and its wait counts in its latency.
 func Run(client *http.Client, rate float64, d time.Duration, maxInFlight int, next func(i int) *http.Request) Result {
-	n := int(rate * d.Seconds())
+	return RunN(client, rate, int(rate*d.Seconds()), maxInFlight, next, nil)
+}
+
+// RunN sends n requests at rate per second, as Run does. When observe is
+// not nil it receives each answer: request i, its HTTP status (0 when the
+// request failed) and its body.
+func RunN(client *http.Client, rate float64, n, maxInFlight int, next func(i int) *http.Request, observe func(i, status int, body []byte)) Result {
 	res := Result{Statuses: map[int]int{}}
 	lat := make([]time.Duration, 0, n)
 	var mu sync.Mutex
@@ -66,13 +72,21 @@ func Run(client *http.Client, rate float64, d time.Duration, maxInFlight int, ne
 			resp, err := client.Do(req)
 			took := time.Since(due)
 			status := 0
+			var body []byte
 			if err == nil {
 				status = resp.StatusCode
 				// Read to the end so the connection is kept for the next
 				// request: closing an unread body closes the connection,
 				// and the load generator would spend its CPU dialling.
-				io.Copy(io.Discard, resp.Body) //nolint:errcheck
+				if observe != nil {
+					body, _ = io.ReadAll(resp.Body)
+				} else {
+					io.Copy(io.Discard, resp.Body) //nolint:errcheck
+				}
 				resp.Body.Close()
+			}
+			if observe != nil {
+				observe(i, status, body)
 			}
 			mu.Lock()
 			lat = append(lat, took)
