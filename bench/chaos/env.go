@@ -106,8 +106,8 @@ func (e *env) freshDB(ctx context.Context) error {
 	if e.db, err = pgxpool.New(ctx, withPool(u, 2)); err != nil {
 		return err
 	}
-	if out, err := e.cli(ctx, time.Minute, "migrate"); err != nil {
-		return fmt.Errorf("migrate: %w\n%s", err, out)
+	if out, errOut, err := e.cliSplit(ctx, time.Minute, "migrate"); err != nil {
+		return fmt.Errorf("migrate: %w\n%s%s", err, out, errOut)
 	}
 	return nil
 }
@@ -135,7 +135,6 @@ func (e *env) childEnv(pool int, twilioURL string) []string {
 		"PROTECT_TWILIO_API_URL=" + twilioURL,
 		"TWILIO_ACCOUNT_SID=" + config.SandboxAccountSID,
 		"TWILIO_AUTH_TOKEN=" + config.SandboxAuthToken,
-		"PROTECT_SANDBOX=1",
 		"PROTECT_ROUTING_FILE=" + filepath.Join(e.p.Root, "escalation", "default_routing.yaml"),
 		"PROTECT_ALLOW_TEST_NUMBERS=true",
 		"PROTECT_WORKER_CONCURRENCY=" + fmt.Sprint(e.p.Concurrency),
@@ -262,8 +261,8 @@ func (e *env) startCampaign(ctx context.Context, c campaignSpec) error {
 		{"campaign", "start", c.name},
 	}
 	for _, args := range steps {
-		if out, err := e.cli(ctx, 2*time.Minute, args...); err != nil {
-			return fmt.Errorf("protect %s: %w\n%s", strings.Join(args[:2], " "), err, out)
+		if out, errOut, err := e.cliSplit(ctx, 2*time.Minute, args...); err != nil {
+			return fmt.Errorf("protect %s: %w\n%s%s", strings.Join(args[:2], " "), err, out, errOut)
 		}
 	}
 	return nil

@@ -84,7 +84,7 @@ func Full() Params {
 func Quick() Params {
 	p := Full()
 	p.LossyPatients, p.LossyPace, p.CallbackDelay, p.LossyLimit = 40, 20, 2*time.Second, 30*time.Second
-	p.KillPatients, p.KillPace, p.KillWait, p.KillEvery, p.KillLimit = 300, 50, 10*time.Second, 2*time.Second, 40*time.Second
+	p.KillPatients, p.KillPace, p.KillWait, p.KillEvery, p.KillLimit = 300, 50, time.Minute, 2*time.Second, 150*time.Second
 	p.PGPatients, p.PGPace, p.ReplyRate, p.Outage, p.OutageAt, p.PGLimit = 300, 100, 200, 5*time.Second, 2*time.Second, time.Minute
 	return p
 }
