@@ -96,6 +96,9 @@ type Config struct {
 	TrustedProxies []string
 	// SessionIdle ends a console session not used for this long.
 	SessionIdle time.Duration
+	// SpoolDir is where serve and run keep inbound webhooks while
+	// PostgreSQL is unavailable, until they are replayed.
+	SpoolDir string
 }
 
 // Voice is a Twilio voice and the language tag it speaks.
@@ -171,6 +174,7 @@ var Vars = []Var{
 	{"PROTECT_WORKER_ADDR", "", "host:port where `protect worker` serves /healthz, /readyz and /metrics; empty: no listener."},
 	{"PROTECT_METRICS_ADDR", "", "host:port for /metrics of `protect serve` and `protect run`, off the public listener; empty: /metrics on PROTECT_HTTP_ADDR."},
 	{"PROTECT_SHUTDOWN_GRACE", "25s", "After SIGTERM, how long workers get to finish tasks in flight (unfinished ones go back to the queue)."},
+	{"PROTECT_SPOOL_DIR", "spool", "Directory (on a local disk that survives restarts) where serve and run keep inbound SMS and status callbacks while PostgreSQL is unavailable, until replayed; relative to the working directory."},
 }
 
 // secretVars may be given as NAME_FILE, the path of a file holding the
@@ -256,6 +260,7 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		VoiceRate:        get("PROTECT_VOICE_RATE"),
 
 		TemplateTestSender: get("PROTECT_TEMPLATE_TEST_SENDER"),
+		SpoolDir:           get("PROTECT_SPOOL_DIR"),
 	}
 	if n, err := strconv.Atoi(get("PROTECT_CALLS_PER_NUMBER")); err != nil || n < 1 || n > 1000 {
 		bad("PROTECT_CALLS_PER_NUMBER", "a whole number from 1 to 1000", get("PROTECT_CALLS_PER_NUMBER"))

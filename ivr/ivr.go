@@ -64,6 +64,12 @@ func New(o Options) *IVR {
 	return &IVR{o: o}
 }
 
+// unavailableText is said when a call's answers cannot be stored
+// (PostgreSQL unavailable). It is fixed English: the templates that would
+// render it live in the same database.
+const unavailableText = "Sorry, we cannot take your answers at the moment, so we will end this call. " +
+	"If you need medical help, call 111, or 999 in an emergency. Goodbye."
+
 // voicePath is where the voice webhooks live, under the webhooks group.
 const voicePath = "/webhooks/twilio/voice"
 
@@ -252,6 +258,20 @@ func (v *IVR) step(c *gin.Context, kind string) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown call or attempt"})
+		return
+	case err != nil && store.Unavailable(err):
+		// A caller on the line cannot wait for PostgreSQL, and a 500
+		// makes Twilio say "an application error has occurred": say
+		// sorry plainly and end the call. Nothing of this step is
+		// stored.
+		v.o.Logger.Error("voice webhook: PostgreSQL unavailable, call ended with an apology", "kind", kind, "attempt", attempt,
+			"sid", sid, "error", err)
+		tw, terr := (&doc{sp: v.o.Speech}).say([]outreach.Spoken{{Text: unavailableText, Language: "en"}}).hangup().String()
+		if terr != nil {
+			c.AbortWithStatus(http.StatusInternalServerError)
+			return
+		}
+		c.Data(http.StatusOK, "application/xml; charset=utf-8", []byte(tw))
 		return
 	case err != nil:
 		v.o.Logger.Error("voice webhook failed", "kind", kind, "attempt", attempt, "sid", sid, "error", err)

@@ -16,10 +16,12 @@ var (
 	replyBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "protect_reply_batch_size", Help: "Inbound SMS handled per transaction.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64}})
+	restReplies = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "protect_rest_replies_total", Help: "Answers to spooled inbound messages sent by the REST API."})
 	holdOffs = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "protect_attempts_held_off_total", Help: "Attempts put back at send time because another team contacted the patient."})
 )
 
 func init() {
-	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued, replyBatchSize, holdOffs)
+	prometheus.MustRegister(smsSent, sendErrors, repliesHandled, attemptsQueued, attemptsRequeued, replyBatchSize, holdOffs, restReplies)
 }

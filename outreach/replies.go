@@ -27,8 +27,8 @@ type InboundSMS struct {
 // limit is 1,600 characters).
 const maxStoredBody = 4096
 
-// emptyTwiML answers a webhook without sending anything.
-const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+// EmptyTwiML answers a webhook without sending anything.
+const EmptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
 // HandleInbound stores an inbound SMS, acts on it and returns the TwiML to
 // answer the webhook with, all in one transaction (shared with the replies
@@ -47,7 +47,7 @@ func (e *Engine) HandleInbound(ctx context.Context, in InboundSMS) (string, erro
 		if res.TwiML == "" {
 			// The first delivery died before answering: answer nothing
 			// rather than risk a second reply.
-			return emptyTwiML, nil
+			return EmptyTwiML, nil
 		}
 		return res.TwiML, nil
 	}
@@ -109,7 +109,7 @@ func (e *Engine) decide(ctx context.Context, tx *store.InboundTx, in InboundSMS)
 		}
 		if len(ids) == 0 {
 			r.Kind = "unknown_sender"
-			r.TwiML = emptyTwiML
+			r.TwiML = EmptyTwiML
 			return r, nil
 		}
 		r.Kind, r.PatientID = "no_conversation", ids[0]
@@ -219,7 +219,7 @@ func (e *Engine) answerWith(ctx context.Context, r store.Reply, j store.Journey,
 
 func messagingTwiML(bodies []string) (string, error) {
 	if len(bodies) == 0 {
-		return emptyTwiML, nil
+		return EmptyTwiML, nil
 	}
 	els := make([]twiml.Element, 0, len(bodies))
 	for _, b := range bodies {

@@ -32,7 +32,10 @@ type Inbound struct {
 
 // Reply is the outcome of handling an inbound message.
 type Reply struct {
-	MessageID    int64
+	MessageID int64
+	// InboundSID is the MessageSid of the message replied to; each text
+	// of Outbound is stored under it (see ClaimRESTReplies).
+	InboundSID   string
 	PatientID    int64 // 0 when the sender is unknown
 	CampaignID   int64
 	Kind         string // answer, unmatched, opt_out, opt_in, help, unknown_sender, no_conversation
@@ -267,7 +270,7 @@ func (ib *inboundBatch) run(ctx context.Context, conn *pgxpool.Conn, decide func
 		if err != nil {
 			return nil, fmt.Errorf("inbound %s: %w", ins[i].SID, err)
 		}
-		r.MessageID = t.MessageID
+		r.MessageID, r.InboundSID = t.MessageID, ins[i].SID
 		res[i].TwiML, res[i].Reply = r.TwiML, r
 		w.add(r)
 	}
@@ -361,6 +364,8 @@ type recordBatch struct {
 
 	outPatient, outCampaign   []int64
 	outFrom, outTo, outBody   []string
+	outInReplyTo              []string
+	outPart                   []int32
 	jCampaign, jPatient       []int64
 	jConversation             []*string
 	jState, jOutcome, jReason []string
@@ -392,7 +397,9 @@ func (w *recordBatch) add(r Reply) {
 		w.needPriority = append(w.needPriority, n.Priority)
 		w.needDetail = append(w.needDetail, n.Detail)
 	}
-	for _, body := range r.Outbound {
+	for k, body := range r.Outbound {
+		w.outInReplyTo = append(w.outInReplyTo, r.InboundSID)
+		w.outPart = append(w.outPart, int32(k))
 		w.outPatient = append(w.outPatient, r.PatientID)
 		w.outCampaign = append(w.outCampaign, r.CampaignID)
 		w.outFrom = append(w.outFrom, r.From)
@@ -447,11 +454,12 @@ func (w *recordBatch) commit(ctx context.Context, conn *pgxpool.Conn) error {
 			w.needCampaign, w.needPatient, w.needMessage, w.needCategory, w.needPriority, w.needDetail)
 	}
 	if len(w.outBody) > 0 {
-		b.Queue(`INSERT INTO messages (direction, patient_id, campaign_id, from_number, to_number, body, kind)
-			SELECT 'out', nullif(o.patient, 0), nullif(o.campaign, 0), o.f, o.t, o.body, 'reply'
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS o(patient, campaign, f, t, body, i)
+		b.Queue(`INSERT INTO messages (direction, patient_id, campaign_id, from_number, to_number, body, kind, in_reply_to, reply_part)
+			SELECT 'out', nullif(o.patient, 0), nullif(o.campaign, 0), o.f, o.t, o.body, 'reply', o.sid, o.part
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
+				WITH ORDINALITY AS o(patient, campaign, f, t, body, sid, part, i)
 			ORDER BY o.i`,
-			w.outPatient, w.outCampaign, w.outFrom, w.outTo, w.outBody)
+			w.outPatient, w.outCampaign, w.outFrom, w.outTo, w.outBody, w.outInReplyTo, w.outPart)
 	}
 	if len(w.jCampaign) > 0 {
 		b.Queue(`UPDATE campaign_patients cp SET

@@ -5,15 +5,18 @@
 package webhooks
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/protectnow/protect/internal/spool"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/twilioapi"
 )
@@ -38,10 +41,18 @@ type Handler struct {
 	Logger    *slog.Logger
 	// Extra registers more routes behind the same signature check (voice).
 	Extra func(g *gin.RouterGroup)
+	// Spool keeps inbound messages and status callbacks while PostgreSQL
+	// is unavailable (see spool.go); nil answers them 500 instead.
+	Spool *spool.Spool
+
+	kick chan struct{}
 }
 
 // Register adds the webhook routes.
 func (h *Handler) Register(r *gin.Engine) {
+	if h.kick == nil {
+		h.kick = make(chan struct{}, 1)
+	}
 	g := r.Group("/webhooks/twilio", h.verify)
 	g.POST("/sms", h.sms)
 	g.POST("/sms/status", h.smsStatus)
@@ -94,15 +105,26 @@ func validSID(s, prefixes string) bool {
 }
 
 func (h *Handler) sms(c *gin.Context) {
-	f := c.Request.PostForm
-	in := outreach.InboundSMS{SID: f.Get("MessageSid"), From: f.Get("From"), To: f.Get("To"), Body: f.Get("Body")}
-	if !validSID(in.SID, "SM,MM") || in.From == "" || in.To == "" {
+	in, ok := inboundFrom(c.Request.PostForm)
+	if !ok {
 		rejected.WithLabelValues("fields").Inc()
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "MessageSid, From and To are required"})
 		return
 	}
-	tw, err := h.Engine.HandleInbound(c.Request.Context(), in)
+	if h.queued(in.From) {
+		// Earlier replies from this number wait in the spool: this one
+		// goes behind them.
+		h.keep(c, kindSMS, in.From, nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), liveTimeout)
+	defer cancel()
+	tw, err := h.Engine.HandleInbound(ctx, in)
 	if err != nil {
+		if h.spoolable(err) {
+			h.keep(c, kindSMS, in.From, err)
+			return
+		}
 		h.Logger.Error("inbound sms failed", "sid", in.SID, "error", err)
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
@@ -111,20 +133,24 @@ func (h *Handler) sms(c *gin.Context) {
 }
 
 func (h *Handler) smsStatus(c *gin.Context) {
-	f := c.Request.PostForm
-	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
-	cb := outreach.StatusCallback{AttemptID: attempt, SID: f.Get("MessageSid"), Status: f.Get("MessageStatus"),
-		ErrorCode: f.Get("ErrorCode"), ErrorMsg: f.Get("ErrorMessage"),
-		To: f.Get("To"), From: f.Get("From"), Service: f.Get("MessagingServiceSid")}
-	if cb.Status == "" {
-		cb.Status = f.Get("SmsStatus")
-	}
-	if err != nil || attempt <= 0 || !validSID(cb.SID, "SM,MM") || cb.Status == "" {
+	cb, ok := statusFrom(c.Request.URL.Query(), c.Request.PostForm)
+	if !ok {
 		rejected.WithLabelValues("fields").Inc()
 		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, MessageSid and MessageStatus are required"})
 		return
 	}
-	if err := h.Engine.HandleStatus(c.Request.Context(), cb); err != nil {
+	key := "status:" + cb.SID
+	if h.queued(key) {
+		h.keep(c, kindSMSStatus, key, nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), liveTimeout)
+	defer cancel()
+	if err := h.Engine.HandleStatus(ctx, cb); err != nil {
+		if h.spoolable(err) {
+			h.keep(c, kindSMSStatus, key, err)
+			return
+		}
 		switch {
 		case errors.Is(err, outreach.ErrUnknownAttempt):
 			c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown attempt"})
@@ -132,7 +158,7 @@ func (h *Handler) smsStatus(c *gin.Context) {
 		case errors.Is(err, outreach.ErrBadCallback):
 			// The engine logs conflicts; an unknown status is logged here.
 			rejected.WithLabelValues("status").Inc()
-			h.Logger.Warn("status callback refused", "attempt", attempt, "sid", cb.SID, "reason", err)
+			h.Logger.Warn("status callback refused", "attempt", cb.AttemptID, "sid", cb.SID, "reason", err)
 			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": err.Error()})
 			return
 		case errors.Is(err, outreach.ErrCallbackConflict):
@@ -140,9 +166,21 @@ func (h *Handler) smsStatus(c *gin.Context) {
 			c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": err.Error()})
 			return
 		}
-		h.Logger.Error("status callback failed", "attempt", attempt, "error", err)
+		h.Logger.Error("status callback failed", "attempt", cb.AttemptID, "error", err)
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// statusFrom reads a message status callback's fields.
+func statusFrom(query, f url.Values) (outreach.StatusCallback, bool) {
+	attempt, err := strconv.ParseInt(query.Get("attempt"), 10, 64)
+	cb := outreach.StatusCallback{AttemptID: attempt, SID: f.Get("MessageSid"), Status: f.Get("MessageStatus"),
+		ErrorCode: f.Get("ErrorCode"), ErrorMsg: f.Get("ErrorMessage"),
+		To: f.Get("To"), From: f.Get("From"), Service: f.Get("MessagingServiceSid")}
+	if cb.Status == "" {
+		cb.Status = f.Get("SmsStatus")
+	}
+	return cb, err == nil && attempt > 0 && validSID(cb.SID, "SM,MM") && cb.Status != ""
 }

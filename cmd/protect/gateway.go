@@ -23,6 +23,7 @@ import (
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/console"
 	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/internal/spool"
 	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/phone"
@@ -52,6 +53,8 @@ type gateway struct {
 	// stops taking tasks. Readiness reads both.
 	workers  atomic.Pointer[asynq.Server]
 	draining atomic.Bool
+	// webhooks is set by handler; its replayer runs with the HTTP server.
+	webhooks *webhooks.Handler
 }
 
 // gatewayConfig loads the configuration of a command that sends or
@@ -153,6 +156,9 @@ func openGateway(ctx context.Context, cfg *config.Config, stderr io.Writer, with
 
 func (g *gateway) close() {
 	signal.Stop(g.hup)
+	if g.webhooks != nil {
+		g.webhooks.Spool.Close()
+	}
 	if g.sandbox != nil {
 		g.sandbox.Close()
 	}
@@ -168,8 +174,15 @@ func (g *gateway) handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return server.New(g.rt, &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
-		PublicURL: cfg.PublicURL, Logger: g.rt.Logger, Extra: g.ivr.Register},
+	// Inbound webhooks that cannot be applied while PostgreSQL is
+	// unavailable are kept here until the replayer applies them.
+	sp, err := spool.Open(cfg.SpoolDir, spool.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%w (set PROTECT_SPOOL_DIR)", err)
+	}
+	g.webhooks = &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
+		PublicURL: cfg.PublicURL, Logger: g.rt.Logger, Extra: g.ivr.Register, Spool: sp}
+	return server.New(g.rt, g.webhooks,
 		&api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger, Templates: g.templates, Escalations: g.esc}, con), nil
 }
 
@@ -314,6 +327,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	h, err := g.handler()
 	if err == nil {
 		g.firstUserHint(ctx, stderr)
+		wg.Go(func() { g.webhooks.Replay(ctx) })
 		err = server.Serve(ctx, ln, h, g.rt.Logger)
 	}
 	cancel()
@@ -341,6 +355,7 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var opsErr error
 	var wg sync.WaitGroup
 	wg.Go(func() { opsErr = serveOps(ctx) })
+	wg.Go(func() { g.webhooks.Replay(ctx) })
 	err = server.Serve(ctx, ln, h, g.rt.Logger)
 	cancel()
 	wg.Wait()
