@@ -61,6 +61,9 @@ func newPGCluster(ctx context.Context, logDir string) (*pgCluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
 	c := &pgCluster{bindir: bindir, procs: &procs{dir: logDir}, uid: -1, gid: -1}
 	// The data directory lives apart from the work directory, which may
 	// not be open to the postgres user.
