@@ -31,7 +31,7 @@ var (
 	ErrForbidden = errors.New("you may not do this")
 	// ErrSelfApproval: nobody approves a version they wrote.
 	ErrSelfApproval = errors.New("a version must be approved by someone other than its author")
-	// ErrInvalid is matched by *InvalidError.
+	// ErrInvalid is matched by *InvalidError and *PhoneError.
 	ErrInvalid = errors.New("template cannot be saved")
 	// ErrRateLimited: too many test messages; try again later.
 	ErrRateLimited = errors.New("too many test messages: try again in a few minutes")
@@ -44,7 +44,7 @@ var (
 func Status(err error) int {
 	var invalid *InvalidError
 	switch {
-	case errors.As(err, &invalid):
+	case errors.As(err, &invalid), errors.Is(err, ErrInvalid):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSelfApproval), errors.Is(err, ErrNotVerified):
 		return http.StatusForbidden

@@ -48,10 +48,17 @@ var (
 	ErrTooManyCodes = errors.New("too many codes sent: try again in an hour")
 )
 
-// testPhoneRefused is why a phone cannot be added: a *InvalidError.
-func testPhoneRefused(msg string) error {
-	return &InvalidError{Report: Report{Problems: []Problem{{Message: msg, Offset: -1}}}}
-}
+// PhoneError says why a phone number cannot get a code or a test. It
+// matches ErrInvalid (422).
+type PhoneError struct{ Msg string }
+
+// Error is the reason, for people.
+func (e *PhoneError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *PhoneError) Is(target error) bool { return target == ErrInvalid }
+
+func testPhoneRefused(msg string) error { return &PhoneError{Msg: msg} }
 
 // TestPhones lists the actor's own test phones, verified or not.
 func (s *Service) TestPhones(ctx context.Context, a Actor) ([]store.TestPhone, error) {
@@ -187,8 +194,8 @@ func newCode() (string, error) {
 }
 
 // sendSMS texts body to an E.164 number from the test sender and returns
-// the message SID. A drama number refused by a real provider becomes an
-// *InvalidError saying so.
+// the message SID. A drama number refused by a real provider becomes a
+// *PhoneError saying so.
 func (s *Service) sendSMS(to, body string) (string, error) {
 	p := &openapi.CreateMessageParams{}
 	p.SetTo(to)

@@ -237,8 +237,8 @@ func TestTestPhoneDramaNumberRefusedByRealProvider(t *testing.T) {
 	svc := templateadmin.New(templateadmin.Options{Store: f.st, Logger: quiet, Twilio: live, TestSender: gatewaytest.Sender,
 		Phones: phone.Parser{AllowTestNumbers: true}})
 	_, err := svc.AddTestPhone(ctx, carol, "07700 900401")
-	var inv *templateadmin.InvalidError
-	if !errors.As(err, &inv) || !strings.Contains(inv.Error(), "drama") {
+	var inv *templateadmin.PhoneError
+	if !errors.As(err, &inv) || !strings.Contains(inv.Error(), "drama") || templateadmin.Status(err) != 422 {
 		t.Fatalf("drama number added: %v", err)
 	}
 	if ps, _ := svc.TestPhones(ctx, carol); len(ps) != 0 {
