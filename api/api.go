@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -114,7 +115,11 @@ type campaignView struct {
 
 func (a *Routes) view(c store.Campaign) campaignView {
 	v := campaignView{Campaign: c}
-	if msg := outreach.CoverageWarning(c, a.Engine.Now()); msg != "" {
+	now := time.Now()
+	if a.Engine != nil {
+		now = a.Engine.Now()
+	}
+	if msg := outreach.CoverageWarning(c, now); msg != "" {
 		v.Warnings = append(v.Warnings, msg)
 	}
 	return v
