@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,16 +105,37 @@ func (a *Routes) fail(c *gin.Context, err error) {
 	}
 }
 
+// campaignView is a campaign as the API returns it: its fields and the
+// warnings for whoever plans it (outreach.CoverageWarning), omitted when
+// there are none.
+type campaignView struct {
+	store.Campaign
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func (a *Routes) view(c store.Campaign) campaignView {
+	v := campaignView{Campaign: c}
+	now := time.Now()
+	if a.Engine != nil {
+		now = a.Engine.Now()
+	}
+	if msg := outreach.CoverageWarning(c, now); msg != "" {
+		v.Warnings = append(v.Warnings, msg)
+	}
+	return v
+}
+
 func (a *Routes) listCampaigns(c *gin.Context) {
 	cs, err := a.Store.Campaigns(c.Request.Context())
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if cs == nil {
-		cs = []store.Campaign{}
+	vs := make([]campaignView, len(cs))
+	for i, camp := range cs {
+		vs[i] = a.view(camp)
 	}
-	c.JSON(http.StatusOK, gin.H{"campaigns": cs})
+	c.JSON(http.StatusOK, gin.H{"campaigns": vs})
 }
 
 func (a *Routes) createCampaign(c *gin.Context) {
@@ -147,7 +169,7 @@ func (a *Routes) createCampaign(c *gin.Context) {
 	case err != nil:
 		a.fail(c, err)
 	default:
-		c.JSON(http.StatusCreated, camp)
+		c.JSON(http.StatusCreated, a.view(camp))
 	}
 }
 
@@ -166,7 +188,7 @@ func (a *Routes) showCampaign(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"campaign": camp, "status": counts})
+	c.JSON(http.StatusOK, gin.H{"campaign": a.view(camp), "status": counts})
 }
 
 func (a *Routes) campaignAction(action string) gin.HandlerFunc {
@@ -196,6 +218,6 @@ func (a *Routes) campaignAction(action string) gin.HandlerFunc {
 			a.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, camp)
+		c.JSON(http.StatusOK, a.view(camp))
 	}
 }

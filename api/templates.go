@@ -27,7 +27,11 @@ import (
 //	POST   /templates/:id/versions/:v/approve            {note}
 //	POST   /templates/:id/versions/:v/reject             {note}
 //	POST   /templates/:id/versions/:v/revert             {note}: new pending version copying v
-//	POST   /templates/:id/test                           {to, version | body}: send a test
+//	POST   /templates/:id/test                           {to, version | body}: send a test to a phone the caller verified
+//	GET    /test-phones                                  the caller's own test phones
+//	POST   /test-phones                                  {number}: add one and text it a code (or a new code)
+//	POST   /test-phones/:id/verify                       {code}: the code texted to it
+//	DELETE /test-phones/:id                              remove one
 //	GET    /template-approvers                           list
 //	POST   /template-approvers                           {actor}: grant (admin)
 //	DELETE /template-approvers/:actor                    revoke (admin)
@@ -46,6 +50,10 @@ func (a *Routes) registerTemplates(g *gin.RouterGroup) {
 		g.POST("/templates/:id/versions/:v/"+action, a.templateAction(action))
 	}
 	g.POST("/templates/:id/test", a.testTemplate)
+	g.GET("/test-phones", a.listTestPhones)
+	g.POST("/test-phones", a.addTestPhone)
+	g.POST("/test-phones/:id/verify", a.verifyTestPhone)
+	g.DELETE("/test-phones/:id", a.removeTestPhone)
 	g.GET("/template-approvers", a.listApprovers)
 	g.POST("/template-approvers", a.grantApprover)
 	g.DELETE("/template-approvers/:actor", a.revokeApprover)
@@ -222,6 +230,53 @@ func (a *Routes) testTemplate(c *gin.Context) {
 	}
 	res, err := a.Templates.SendTest(c.Request.Context(), templateActor(c), id, req)
 	a.reply(c, http.StatusOK, res, err)
+}
+
+func (a *Routes) listTestPhones(c *gin.Context) {
+	ps, err := a.Templates.TestPhones(c.Request.Context(), templateActor(c))
+	a.reply(c, http.StatusOK, gin.H{"test_phones": ps}, err)
+}
+
+func (a *Routes) addTestPhone(c *gin.Context) {
+	var req struct {
+		Number string `json:"number"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	p, err := a.Templates.AddTestPhone(c.Request.Context(), templateActor(c), req.Number)
+	status := http.StatusAccepted // a code is on its way
+	if p.Verified {
+		status = http.StatusOK
+	}
+	a.reply(c, status, p, err)
+}
+
+func (a *Routes) verifyTestPhone(c *gin.Context) {
+	id, ok := pathInt(c, "id")
+	if !ok {
+		return
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	p, err := a.Templates.VerifyTestPhone(c.Request.Context(), templateActor(c), id, req.Code)
+	a.reply(c, http.StatusOK, p, err)
+}
+
+func (a *Routes) removeTestPhone(c *gin.Context) {
+	id, ok := pathInt(c, "id")
+	if !ok {
+		return
+	}
+	if err := a.Templates.RemoveTestPhone(c.Request.Context(), templateActor(c), id); err != nil {
+		a.templateFail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (a *Routes) listApprovers(c *gin.Context) {

@@ -1,7 +1,9 @@
 // Package console is the handlers' web application, served at /console:
 // log in, a team inbox by priority and age, an escalation's needs and
 // history with claim, note, resolve, hand over and duplicate, a patient's
-// whole timeline with the contact ledger, and the audit log for admins.
+// whole timeline with the contact ledger, the audit log for admins, and
+// the campaigns with their state and warnings for admins and programme
+// leads.
 // Pages are rendered on the server from embedded templates and work
 // without JavaScript. Every access and action goes through the escalation service,
 // which scopes it to the user's teams and audits it.
@@ -226,6 +228,7 @@ func (c *Console) Register(r *gin.Engine) {
 	a.GET("/patients/:id", c.patient)
 	a.POST("/patients/:id/contacts", c.recordContact)
 	a.GET("/audit", c.audit)
+	a.GET("/campaigns", c.campaigns)
 	if c.tpl != nil {
 		c.registerTemplates(a)
 	}

@@ -29,6 +29,8 @@ import (
 //	POST /console/templates/:id/check                JSON report for the body being typed (editor.js)
 //	GET  /console/templates/:id/diff?from=N&to=M     line and word diff
 //	POST /console/templates/:id/versions/:v/:action  submit, approve, reject, revert
+//
+// and the test phones page (testphones.go).
 func (c *Console) registerTemplates(g *gin.RouterGroup) {
 	g.GET("/templates", c.templateList)
 	g.GET("/templates/:id", c.templateEdit)
@@ -36,6 +38,7 @@ func (c *Console) registerTemplates(g *gin.RouterGroup) {
 	g.POST("/templates/:id/check", c.templateCheck)
 	g.GET("/templates/:id/diff", c.templateDiff)
 	g.POST("/templates/:id/versions/:v/:action", c.templateVersionAction)
+	c.registerTestPhones(g)
 }
 
 // templateFuncs are the helpers the template pages use.
@@ -66,6 +69,20 @@ func templateActor(ctx *gin.Context) templateadmin.Actor {
 // with its status; unexpected errors are logged and not shown.
 func (c *Console) templateMessage(ctx *gin.Context, err error) (int, string) {
 	status := templateadmin.Status(err)
+	if status == http.StatusTooManyRequests {
+		ctx.Header("Retry-After", "600")
+	}
+	var phoneErr *templateadmin.PhoneError
+	if errors.As(err, &phoneErr) {
+		return status, sentence(phoneErr.Msg)
+	}
+	// These say what to do; the wrapping around them is for logs.
+	for _, known := range []error{templateadmin.ErrNotVerified, templateadmin.ErrCodeWrong, store.ErrCodeExpired,
+		templateadmin.ErrTooManyCodes, templateadmin.ErrRateLimited, templateadmin.ErrTestUnavailable} {
+		if errors.Is(err, known) {
+			return status, sentence(known.Error())
+		}
+	}
 	switch {
 	case errors.Is(err, templateadmin.ErrInvalid):
 		return status, "The template cannot be saved as it is: see the problems below."
@@ -77,12 +94,6 @@ func (c *Console) templateMessage(ctx *gin.Context, err error) (int, string) {
 		return status, "There is nothing here that you can see."
 	case errors.Is(err, store.ErrVersionState), errors.Is(err, store.ErrDuplicate):
 		return status, "This version has already been changed (by someone else, or in another tab). Reload the page to see where it stands."
-	case errors.Is(err, templateadmin.ErrRateLimited), errors.Is(err, templateadmin.ErrTestUnavailable):
-		if status == http.StatusTooManyRequests {
-			ctx.Header("Retry-After", "600")
-		}
-		msg := err.Error()
-		return status, strings.ToUpper(msg[:1]) + msg[1:] + "."
 	}
 	c.logger.Error("console template request failed", "route", ctx.FullPath(), "error", err)
 	return http.StatusInternalServerError, "Something went wrong. Please try again."
@@ -164,6 +175,9 @@ type editData struct {
 	Report templateadmin.Report
 	// Viewer is the actor name, to hide approval of one's own versions.
 	Viewer string
+	// TestPhones are the viewer's verified phones, the only ones a test
+	// may go to.
+	TestPhones []store.TestPhone
 	// Test is the last test send's form and result.
 	TestTo      string
 	TestVersion int
@@ -191,6 +205,18 @@ func (c *Console) showEditor(ctx *gin.Context, id int64, status int, msg string,
 			}
 		}
 		d.Body, d.From = from.Body, from.Version
+	}
+	if det.Rights.Write {
+		ps, err := c.tpl.TestPhones(ctx.Request.Context(), a)
+		if err != nil {
+			c.templateFail(ctx, err)
+			return
+		}
+		for _, p := range ps {
+			if p.Verified {
+				d.TestPhones = append(d.TestPhones, p)
+			}
+		}
 	}
 	if fill != nil {
 		fill(&d)

@@ -56,9 +56,10 @@
 // An editor page is a thin layer over Service; every method takes the
 // Actor (audit name and role), checks the role, audits what changes and
 // returns errors to map to statuses: ErrForbidden (403), ErrSelfApproval
-// (403), *InvalidError carrying a Report (422), store.ErrNotFound (404),
-// store.ErrVersionState and store.ErrDuplicate (409), ErrRateLimited (429),
-// ErrTestUnavailable (503).
+// (403), ErrNotVerified (403), *InvalidError carrying a Report (422),
+// ErrCodeWrong and store.ErrCodeExpired (422), store.ErrNotFound (404),
+// store.ErrVersionState and store.ErrDuplicate (409), ErrRateLimited and
+// ErrTooManyCodes (429), ErrTestUnavailable (503).
 //
 //	Rights(ctx, actor)                      what the actor may do (show or hide buttons)
 //	List(ctx, actor, store.TemplateFilter)  templates by purpose, channel, language, key
@@ -72,7 +73,9 @@
 //	Approve(ctx, actor, id, version, note)  pending -> approved and live (approver, not the author)
 //	Reject(ctx, actor, id, version, note)   pending -> rejected
 //	Revert(ctx, actor, id, to, note)        copy of an old version, pending approval
-//	SendTest(ctx, actor, id, TestRequest)   the sample rendering by SMS or call to a phone (rate limited)
+//	SendTest(ctx, actor, id, TestRequest)   the sample rendering, marked as a test, by SMS or call to a phone the actor verified (rate limited)
+//	TestPhones / AddTestPhone / VerifyTestPhone / RemoveTestPhone
+//	                                        the actor's own test phones: a number is added with a code texted to it, verified when the code is typed back
 //	Pins / SetPins / PinLive                a campaign's pinned versions
 //	Approvers / GrantApprover / RevokeApprover
 //

@@ -3,6 +3,7 @@ package templateadmin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,9 @@ func TestSendTestThroughSandbox(t *testing.T) {
 	g := gatewaytest.New(t, f.st)
 	svc := templateadmin.New(templateadmin.Options{Store: f.st, Logger: quiet, Twilio: twilioapi.New(gatewaytest.SID, gatewaytest.Token, g.TwilioURL),
 		TestSender: gatewaytest.Sender, Phones: phone.Parser{AllowTestNumbers: true}, TestsPerHour: 2})
+	verifyPhone(t, svc, g, carol, "07700 900123")
+	verifyPhone(t, svc, g, alice, "07700900124")
+	codes := len(g.Sandbox.Messages())
 	sms := f.template("wellbeing.ok", "sms", "en")
 	voice := f.template("system.voicemail", "voice", "en")
 
@@ -100,11 +104,13 @@ func TestSendTestThroughSandbox(t *testing.T) {
 		wantErr error
 		want    string
 	}{
-		{"a draft body by SMS", carol, sms.ID, templateadmin.TestRequest{To: "07700 900123", Body: "Hi ((first_name)), are you OK?"}, nil, "Hi Margaret, are you OK?"},
-		{"a saved version by SMS", carol, sms.ID, templateadmin.TestRequest{To: "07700900123", Version: 1}, nil, "Are you OK? Reply 1 for yes or 2 for no."},
+		{"a draft body by SMS, marked as a test", carol, sms.ID, templateadmin.TestRequest{To: "07700 900123", Body: "Hi ((first_name)), are you OK?"}, nil, "[TEST] Hi Margaret, are you OK?"},
+		{"a saved version by SMS", carol, sms.ID, templateadmin.TestRequest{To: "07700900123", Version: 1}, nil, "[TEST] Are you OK? Reply 1 for yes or 2 for no."},
 		{"rate limited", carol, sms.ID, templateadmin.TestRequest{To: "07700900123", Version: 1}, templateadmin.ErrRateLimited, ""},
-		{"another person has their own allowance: a voice script by call", alice, voice.ID, templateadmin.TestRequest{To: "07700900124", Version: 1}, nil,
-			"Hello. This is a message from Riverside Medical Centre. Please call us back on 01603 123456. Thank you."},
+		{"another person has their own allowance: a voice script by call, said to be a test first", alice, voice.ID, templateadmin.TestRequest{To: "07700900124", Version: 1}, nil,
+			templateadmin.TestCallIntro + " Hello. This is a message from Riverside Medical Centre. Please call us back on 01603 123456. Thank you."},
+		{"not to a number someone else verified", alice, sms.ID, templateadmin.TestRequest{To: "07700900123", Version: 1}, templateadmin.ErrNotVerified, ""},
+		{"not to a number nobody verified", alice, sms.ID, templateadmin.TestRequest{To: "07700900555", Version: 1}, templateadmin.ErrNotVerified, ""},
 		{"an invalid body is not sent", alice, sms.ID, templateadmin.TestRequest{To: "07700900124", Body: "((nope))"}, templateadmin.ErrInvalid, ""},
 		{"a bad number", alice, sms.ID, templateadmin.TestRequest{To: "12", Version: 1}, templateadmin.ErrInvalid, ""},
 		{"a programme lead cannot send tests", pat, sms.ID, templateadmin.TestRequest{To: "07700900124", Version: 1}, templateadmin.ErrForbidden, ""},
@@ -116,6 +122,9 @@ func TestSendTestThroughSandbox(t *testing.T) {
 				if !errorsIs(err, tt.wantErr) {
 					t.Fatalf("error %v, want %v", err, tt.wantErr)
 				}
+				if strings.Contains(fmt.Sprint(err), "900123") || strings.Contains(fmt.Sprint(err), "900555") {
+					t.Fatalf("error names the number: %v", err)
+				}
 				return
 			}
 			if err != nil {
@@ -126,21 +135,32 @@ func TestSendTestThroughSandbox(t *testing.T) {
 			}
 		})
 	}
-	var texts int
-	for _, m := range g.Sandbox.Messages() {
+	var texts []string
+	for _, m := range g.Sandbox.Messages()[codes:] {
 		if m.Direction == "outbound-api" {
-			texts++
+			texts = append(texts, m.Body)
 		}
 	}
-	if texts != 2 {
-		t.Errorf("sandbox got %d test texts, want 2", texts)
+	if len(texts) != 2 {
+		t.Errorf("sandbox got %d test texts, want 2: %q", len(texts), texts)
 	}
-	if calls := g.Sandbox.Calls(); len(calls) != 1 || !strings.Contains(calls[0].Twiml, "Riverside Medical Centre") {
+	for _, body := range texts {
+		if !strings.HasPrefix(body, templateadmin.TestPrefix) {
+			t.Errorf("a test text is not marked as a test: %q", body)
+		}
+	}
+	calls := g.Sandbox.Calls()
+	if len(calls) != 1 || !strings.Contains(calls[0].Twiml, "Riverside Medical Centre") ||
+		!strings.Contains(calls[0].Twiml, "test call") || strings.Index(calls[0].Twiml, "test call") > strings.Index(calls[0].Twiml, "Riverside") {
 		t.Errorf("sandbox calls: %+v", calls)
 	}
 	entries, _ := f.st.AuditLog(ctx, store.AuditQuery{Action: "template.test"})
 	if len(entries) != 3 {
 		t.Errorf("%d test sends audited, want 3", len(entries))
+	}
+	refused, _ := f.st.AuditLog(ctx, store.AuditQuery{Action: "template.test_refused"})
+	if len(refused) != 2 {
+		t.Errorf("%d refused test sends audited, want 2", len(refused))
 	}
 }
 

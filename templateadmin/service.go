@@ -31,7 +31,7 @@ var (
 	ErrForbidden = errors.New("you may not do this")
 	// ErrSelfApproval: nobody approves a version they wrote.
 	ErrSelfApproval = errors.New("a version must be approved by someone other than its author")
-	// ErrInvalid is matched by *InvalidError.
+	// ErrInvalid is matched by *InvalidError and *PhoneError.
 	ErrInvalid = errors.New("template cannot be saved")
 	// ErrRateLimited: too many test messages; try again later.
 	ErrRateLimited = errors.New("too many test messages: try again in a few minutes")
@@ -44,15 +44,17 @@ var (
 func Status(err error) int {
 	var invalid *InvalidError
 	switch {
-	case errors.As(err, &invalid):
+	case errors.As(err, &invalid), errors.Is(err, ErrInvalid):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSelfApproval):
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrSelfApproval), errors.Is(err, ErrNotVerified):
 		return http.StatusForbidden
+	case errors.Is(err, ErrCodeWrong), errors.Is(err, store.ErrCodeExpired):
+		return http.StatusUnprocessableEntity
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrVersionState), errors.Is(err, store.ErrDuplicate):
 		return http.StatusConflict
-	case errors.Is(err, ErrRateLimited):
+	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrTooManyCodes):
 		return http.StatusTooManyRequests
 	case errors.Is(err, ErrTestUnavailable):
 		return http.StatusServiceUnavailable
@@ -94,6 +96,9 @@ type Options struct {
 	// TestsPerHour is how many test messages one actor may send in an
 	// hour (with all of them allowed at once); default 20.
 	TestsPerHour int
+	// CodesPerHour is how many phone verification codes one actor may
+	// have sent in an hour; default 5.
+	CodesPerHour int
 	Logger       *slog.Logger
 }
 
@@ -103,7 +108,7 @@ type Options struct {
 type Service struct {
 	o     Options
 	mu    sync.Mutex
-	tests map[string][]time.Time // actor -> recent test sends, without a Limiter
+	tests map[string][]time.Time // rate key -> recent sends, without a Limiter
 }
 
 // New builds a Service.
@@ -113,6 +118,9 @@ func New(o Options) *Service {
 	}
 	if o.TestsPerHour <= 0 {
 		o.TestsPerHour = 20
+	}
+	if o.CodesPerHour <= 0 {
+		o.CodesPerHour = 5
 	}
 	return &Service{o: o, tests: map[string][]time.Time{}}
 }
@@ -174,8 +182,13 @@ func canPin(r Rights) bool     { return r.Pin }
 func canGrant(r Rights) bool   { return r.Grant }
 
 func (s *Service) audit(ctx context.Context, a Actor, action string, subject string, details map[string]any) {
+	s.auditAs(ctx, a, action, "template", subject, details)
+}
+
+// auditAs records an action on a subject of any type.
+func (s *Service) auditAs(ctx context.Context, a Actor, action, subjectType, subject string, details map[string]any) {
 	err := s.o.Store.Audit(context.WithoutCancel(ctx), store.AuditEntry{Actor: a.Name, Action: action,
-		SubjectType: "template", SubjectID: subject, Details: details})
+		SubjectType: subjectType, SubjectID: subject, Details: details})
 	if err != nil {
 		s.o.Logger.Error("audit failed", "action", action, "error", err)
 	}
@@ -582,7 +595,8 @@ func (s *Service) RevokeApprover(ctx context.Context, a Actor, who string) error
 
 // TestRequest says what to send as a test and where.
 type TestRequest struct {
-	// To is the phone number to send to, as typed (UK numbers).
+	// To is the phone number to send to, as typed (UK numbers); the
+	// actor must have verified it (AddTestPhone, VerifyTestPhone).
 	To string `json:"to"`
 	// Version sends a saved version; 0 sends Body (what is in the editor).
 	Version int    `json:"version"`
@@ -593,14 +607,18 @@ type TestRequest struct {
 type TestResult struct {
 	SID     string `json:"sid"`
 	Channel string `json:"channel"`
-	Text    string `json:"text"`
-	To      string `json:"to"`
+	// Text is what was sent or said, test marking included.
+	Text string `json:"text"`
+	// To is the number, redacted.
+	To string `json:"to"`
 }
 
 // SendTest sends a version (or the body being edited) rendered with the
-// sample patient to a phone: an SMS for an SMS template, a call that says
-// the script for a voice template. It is rate limited per actor and
-// audited with the number redacted.
+// sample patient to a phone the actor has verified (ErrNotVerified
+// otherwise): an SMS starting with TestPrefix for an SMS template, a call
+// that says TestCallIntro then the script for a voice template. It is
+// rate limited per actor and audited with the number redacted, refusals
+// included.
 func (s *Service) SendTest(ctx context.Context, a Actor, id int64, req TestRequest) (TestResult, error) {
 	if err := s.require(ctx, a, "send test", canWrite); err != nil {
 		return TestResult{}, err
@@ -611,6 +629,15 @@ func (s *Service) SendTest(ctx context.Context, a Actor, id int64, req TestReque
 	num, err := s.o.Phones.Parse(req.To)
 	if err != nil {
 		return TestResult{}, &InvalidError{Report: Report{Problems: []Problem{{Message: "phone number: " + err.Error(), Offset: -1}}}}
+	}
+	verified, err := s.o.Store.TestPhoneVerified(ctx, a.Name, num.E164)
+	if err != nil {
+		return TestResult{}, err
+	}
+	if !verified {
+		s.audit(ctx, a, "template.test_refused", strconv.FormatInt(id, 10), map[string]any{"to": redact.Phone(num.E164),
+			"reason": "number not verified by the sender"})
+		return TestResult{}, fmt.Errorf("test to %s: %w", redact.Phone(num.E164), ErrNotVerified)
 	}
 	t, err := s.o.Store.Template(ctx, id)
 	if err != nil {
@@ -631,12 +658,14 @@ func (s *Service) SendTest(ctx context.Context, a Actor, id int64, req TestReque
 	if t.Channel == string(templates.ChannelSMS) && num.Kind != phone.Mobile {
 		return TestResult{}, &InvalidError{Report: Report{Problems: []Problem{{Message: "an SMS test needs a mobile number", Offset: -1}}}}
 	}
-	if err := s.allowTest(ctx, a.Name); err != nil {
+	if err := s.allow(ctx, "template-test:"+a.Name, s.o.TestsPerHour, ErrRateLimited); err != nil {
 		return TestResult{}, err
 	}
-	res := TestResult{Channel: t.Channel, Text: rep.Preview, To: redact.Phone(num.E164)}
+	res := TestResult{Channel: t.Channel, Text: TestPrefix + rep.Preview, To: redact.Phone(num.E164)}
 	if t.Channel == string(templates.ChannelVoice) {
-		doc, err := twiml.Voice([]twiml.Element{&twiml.VoiceSay{Message: rep.Preview}, &twiml.VoiceHangup{}})
+		res.Text = TestCallIntro + " " + rep.Preview
+		doc, err := twiml.Voice([]twiml.Element{&twiml.VoiceSay{Message: TestCallIntro}, &twiml.VoiceSay{Message: rep.Preview},
+			&twiml.VoiceHangup{}})
 		if err != nil {
 			return res, fmt.Errorf("test call: %w", err)
 		}
@@ -646,59 +675,45 @@ func (s *Service) SendTest(ctx context.Context, a Actor, id int64, req TestReque
 		p.SetTwiml(doc)
 		call, err := s.o.Twilio.Api.CreateCall(p)
 		if err != nil {
-			return res, fmt.Errorf("test call: %w", err)
+			return res, fmt.Errorf("test call: %w", providerError(err))
 		}
 		if call.Sid != nil {
 			res.SID = *call.Sid
 		}
-	} else {
-		p := &openapi.CreateMessageParams{}
-		p.SetTo(num.E164)
-		p.SetBody(rep.Preview)
-		if strings.HasPrefix(s.o.TestSender, "MG") {
-			p.SetMessagingServiceSid(s.o.TestSender)
-		} else {
-			p.SetFrom(s.o.TestSender)
-		}
-		msg, err := s.o.Twilio.Api.CreateMessage(p)
-		if err != nil {
-			return res, fmt.Errorf("test message: %w", err)
-		}
-		if msg.Sid != nil {
-			res.SID = *msg.Sid
-		}
+	} else if res.SID, err = s.sendSMS(num.E164, res.Text); err != nil {
+		return res, fmt.Errorf("test message: %w", err)
 	}
 	s.audit(ctx, a, "template.test", strconv.FormatInt(id, 10), map[string]any{"key": t.Key, "channel": t.Channel,
 		"language": t.Language, "version": req.Version, "to": res.To, "sid": res.SID})
 	return res, nil
 }
 
-// allowTest takes one test send from the actor's allowance.
-func (s *Service) allowTest(ctx context.Context, actor string) error {
-	per := s.o.TestsPerHour
+// allow takes one send from the allowance of key (per an hour, all at
+// once allowed), or returns limited.
+func (s *Service) allow(ctx context.Context, key string, per int, limited error) error {
 	if s.o.Limiter != nil {
-		_, ok, err := s.o.Limiter.TryReserve(ctx, "template-test:"+actor, float64(per)/3600, per, 0)
+		_, ok, err := s.o.Limiter.TryReserve(ctx, key, float64(per)/3600, per, 0)
 		if err != nil {
 			return fmt.Errorf("test rate limit: %w", err)
 		}
 		if !ok {
-			return ErrRateLimited
+			return limited
 		}
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	recent := s.tests[actor][:0]
-	for _, at := range s.tests[actor] {
+	recent := s.tests[key][:0]
+	for _, at := range s.tests[key] {
 		if now.Sub(at) < time.Hour {
 			recent = append(recent, at)
 		}
 	}
 	if len(recent) >= per {
-		s.tests[actor] = recent
-		return ErrRateLimited
+		s.tests[key] = recent
+		return limited
 	}
-	s.tests[actor] = append(recent, now)
+	s.tests[key] = append(recent, now)
 	return nil
 }

@@ -44,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
 	// Only the template tables: cohorts and campaigns have names unique
 	// to each test, and a full reset takes seconds.
-	if _, err := st.Pool().Exec(ctx, `TRUNCATE templates, template_versions, template_approvers, audit_log RESTART IDENTITY CASCADE;
+	if _, err := st.Pool().Exec(ctx, `TRUNCATE templates, template_versions, template_approvers, test_phones, audit_log RESTART IDENTITY CASCADE;
 		UPDATE campaigns SET template_pins = '{}'`); err != nil {
 		t.Fatal(err)
 	}

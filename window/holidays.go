@@ -159,8 +159,8 @@ func CoveredUntil() Date {
 // bank holidays and whose contacts may run until last (a date), when last
 // is after CoveredUntil: bank holidays after that are unknown, so the
 // window would stay open on them. It returns "" when there is nothing to
-// say. The CLI, API and console show it when a campaign is created or
-// started.
+// say. outreach.CoverageWarning works out last for a campaign, for the
+// CLI, the API and the console.
 func (w Window) CoverageWarning(last Date) string {
 	until := CoveredUntil()
 	if w.BankHolidays == "" || w.BankHolidays == NoBankHolidays || last.Compare(until) <= 0 {

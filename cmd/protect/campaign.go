@@ -15,7 +15,6 @@ import (
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
-	"github.com/protectnow/protect/window"
 )
 
 const campaignUsage = `usage:
@@ -227,29 +226,9 @@ func campaignPin(ctx context.Context, st *store.Store, who string, args []string
 	return nil
 }
 
-// planningMargin is added to a policy's waits for the days pacing a large
-// cohort through the window takes.
-const planningMargin = 14 * 24 * time.Hour
-
-// coverageWarning warns when a campaign planned from now may still contact
-// patients after the last day whose bank holidays are known: the first
-// contacts are paced from now, and each step waits before the next.
-func coverageWarning(c store.Campaign, now time.Time) string {
-	w, err := window.Parse(c.Window)
-	if err != nil {
-		return ""
-	}
-	span := planningMargin
-	if pol, err := outreach.ParsePolicy(c.Policy, true); err == nil {
-		for _, s := range pol.Steps {
-			span += time.Duration(s.Wait)
-		}
-	}
-	return w.CoverageWarning(window.DateOf(now.Add(span)))
-}
-
+// warnCoverage prints outreach.CoverageWarning for a campaign, if any.
 func warnCoverage(w io.Writer, c store.Campaign, now time.Time) {
-	if msg := coverageWarning(c, now); msg != "" {
+	if msg := outreach.CoverageWarning(c, now); msg != "" {
 		fmt.Fprintf(w, "warning: campaign %q: %s\n", c.Name, msg)
 	}
 }
