@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/protect
 
-.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation chaos lint fuzz build services clean
+.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation chaos soak lint fuzz build services clean
 
 ## build: compile bin/protect
 build:
@@ -30,6 +30,10 @@ test: lint
 ## chaos: the fault harness (CHAOS.md): real processes, kill -9, a lossy Twilio, a PostgreSQL restart, broken cohort files
 chaos: services build
 	$(GO) run ./bench/chaos -bin $(BIN) -scenario all
+
+## soak: many processes under faults (CHAOS.md): 2 serve, 3 workers, PgBouncer, Redis Sentinel; kill -9 of workers, a serve, the Redis master
+soak: services build
+	$(GO) run ./bench/chaos -bin $(BIN) -scenario soak
 
 ## lint: gofmt, go vet, go mod tidy -diff and staticcheck
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2

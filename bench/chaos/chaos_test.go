@@ -9,7 +9,8 @@ import (
 )
 
 // TestQuick runs the small versions of every scenario (pgrestart only
-// where PostgreSQL's server binaries are installed) against a protect binary built from this tree (or the one in
+// where PostgreSQL's server binaries are installed, soak only where
+// PgBouncer is) against a protect binary built from this tree (or the one in
 // PROTECT_CHAOS_BIN), with real processes, PostgreSQL and Redis. It needs
 // redis-server on PATH; -short skips it.
 func TestQuick(t *testing.T) {
@@ -39,10 +40,15 @@ func TestQuick(t *testing.T) {
 	}
 	for _, s := range scenarios {
 		t.Run(s.name, func(t *testing.T) {
-			if s.name == "pgrestart" {
+			switch s.name {
+			case "pgrestart":
 				// A cluster of its own: initdb and postgres must be here.
 				if _, err := findPGBin(); err != nil {
 					t.Skipf("fault harness: %v", err)
+				}
+			case "soak":
+				if _, err := os.Stat(pgbouncerBin); err != nil {
+					t.Skipf("fault harness: no PgBouncer (%v)", err)
 				}
 			}
 			r, err := s.run(ctx, p)

@@ -38,6 +38,11 @@ type env struct {
 	dbName   string
 	dbURL    string
 	db       *pgxpool.Pool // the harness's own reads
+	// clientDBURL, when set, is where protect processes reach the
+	// database (PgBouncer); migrations still go to dbURL.
+	clientDBURL string
+	// extraEnv is added to every protect process's environment.
+	extraEnv []string
 
 	sb         *sandbox.Server
 	sandboxURL string
@@ -127,8 +132,13 @@ func withPool(u string, n int) string {
 // and the routing file are what a stricter binary may require; today's
 // ignores the first.
 func (e *env) childEnv(pool int, twilioURL string) []string {
-	return []string{
-		"PROTECT_DATABASE_URL=" + withPool(e.dbURL, pool),
+	db := e.dbURL
+	if e.clientDBURL != "" {
+		db = e.clientDBURL
+	}
+	return append([]string{
+		"PROTECT_DATABASE_URL=" + withPool(db, pool),
+		"PROTECT_MIGRATE_DATABASE_URL=" + e.dbURL,
 		"PROTECT_REDIS_URL=" + e.redisURL,
 		"PROTECT_HTTP_ADDR=" + e.httpAddr,
 		"PROTECT_PUBLIC_URL=" + e.publicURL,
@@ -140,7 +150,7 @@ func (e *env) childEnv(pool int, twilioURL string) []string {
 		"PROTECT_WORKER_CONCURRENCY=" + fmt.Sprint(e.p.Concurrency),
 		"PROTECT_SESSION_KEY=chaos-harness-session-key-0123456789abcdef",
 		"PROTECT_LOG_LEVEL=info",
-	}
+	}, e.extraEnv...)
 }
 
 // cli runs a protect command to the end and returns its output. An exit

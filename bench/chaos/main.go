@@ -17,6 +17,9 @@
 //	pgrestart  PostgreSQL stopped while replies arrive, against the same
 //	           run without the stop
 //	import     broken cohort files
+//	soak       many processes (2 serve, 3 workers, PgBouncer, Redis
+//	           with a replica and 3 sentinels) with kill -9 of workers,
+//	           a serve and the Redis master; not part of "all" (make soak)
 //
 // It prints the counts of each scenario and exits 1 when a promise is
 // broken, 3 when the harness itself could not run.
@@ -69,6 +72,13 @@ type Params struct {
 	PGLimit    time.Duration
 
 	ImportRows int
+
+	SoakPatients    int
+	SoakPace        float64
+	SoakKillEvery   time.Duration
+	SoakServeKillAt time.Duration
+	SoakFailoverAt  time.Duration
+	SoakLimit       time.Duration
 }
 
 // Full is the size `make chaos` runs: a few minutes on two cores.
@@ -77,7 +87,9 @@ func Full() Params {
 		LossyPatients: 200, LossyPace: 20, Drop: 0.2, BadGateway: 0.2, CallbackDelay: 5 * time.Second, LossyLimit: 2 * time.Minute,
 		KillPatients: 3000, KillPace: 50, KillWait: time.Minute, KillEvery: 4 * time.Second, KillLimit: 6 * time.Minute,
 		PGPatients: 2000, PGPace: 100, ReplyRate: 500, Outage: 30 * time.Second, OutageAt: 3 * time.Second, PGLimit: 3 * time.Minute,
-		ImportRows: 5000}
+		ImportRows:   5000,
+		SoakPatients: 20000, SoakPace: 200, SoakKillEvery: 10 * time.Second, SoakServeKillAt: 30 * time.Second, SoakFailoverAt: 60 * time.Second,
+		SoakLimit: 15 * time.Minute}
 }
 
 // Quick is a small version of lossy, kill and import for `go test`.
@@ -85,6 +97,7 @@ func Quick() Params {
 	p := Full()
 	p.LossyPatients, p.LossyPace, p.CallbackDelay, p.LossyLimit = 40, 20, 2*time.Second, 30*time.Second
 	p.KillPatients, p.KillPace, p.KillWait, p.KillEvery, p.KillLimit = 300, 50, time.Minute, 2*time.Second, 150*time.Second
+	p.SoakPatients, p.SoakPace, p.SoakKillEvery, p.SoakServeKillAt, p.SoakFailoverAt, p.SoakLimit = 1000, 100, 5*time.Second, 4*time.Second, 8*time.Second, 3*time.Minute
 	p.PGPatients, p.PGPace, p.ReplyRate, p.Outage, p.OutageAt, p.PGLimit = 300, 100, 200, 5*time.Second, 2*time.Second, time.Minute
 	return p
 }
@@ -113,6 +126,12 @@ func bindFlags(fs *flag.FlagSet, p *Params) {
 	fs.DurationVar(&p.Outage, "outage", p.Outage, "pgrestart: how long PostgreSQL is down")
 	fs.DurationVar(&p.OutageAt, "outage-at", p.OutageAt, "pgrestart: when it goes down, after the first reply")
 	fs.DurationVar(&p.PGLimit, "pg-limit", p.PGLimit, "pgrestart: longest wait for the replies to be applied after the stream")
+	fs.IntVar(&p.SoakPatients, "soak-patients", p.SoakPatients, "soak: patients")
+	fs.Float64Var(&p.SoakPace, "soak-pace", p.SoakPace, "soak: campaign pace (texts/s)")
+	fs.DurationVar(&p.SoakKillEvery, "soak-kill-every", p.SoakKillEvery, "soak: time between two kill -9 of a worker")
+	fs.DurationVar(&p.SoakServeKillAt, "soak-serve-kill-at", p.SoakServeKillAt, "soak: when a serve gets kill -9, after the start")
+	fs.DurationVar(&p.SoakFailoverAt, "soak-failover-at", p.SoakFailoverAt, "soak: when the Redis master gets kill -9, after the start")
+	fs.DurationVar(&p.SoakLimit, "soak-limit", p.SoakLimit, "soak: longest run")
 	fs.IntVar(&p.ImportRows, "import-rows", p.ImportRows, "import: valid rows before the long line")
 }
 
@@ -125,6 +144,7 @@ var scenarios = []struct {
 	{"lossy", runLossy},
 	{"kill", runKill},
 	{"pgrestart", runPGRestart},
+	{"soak", runSoak},
 }
 
 func main() {
@@ -145,7 +165,7 @@ func runMain(args []string, out io.Writer) int {
 	}
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.BoolVar(&quick, "quick", quick, "the small sizes of `go test`")
-	fs.StringVar(&scenario, "scenario", scenario, "import, lossy, kill, pgrestart, or all")
+	fs.StringVar(&scenario, "scenario", scenario, "import, lossy, kill, pgrestart, all (those four), or soak")
 	bindFlags(fs, &p)
 	if err := fs.Parse(args); err != nil {
 		return 3
@@ -155,7 +175,7 @@ func runMain(args []string, out io.Writer) int {
 		known = known || s.name == scenario
 	}
 	if !known {
-		fmt.Fprintf(out, "chaos: unknown scenario %q (import, lossy, kill, pgrestart or all)\n", scenario)
+		fmt.Fprintf(out, "chaos: unknown scenario %q (import, lossy, kill, pgrestart, all or soak)\n", scenario)
 		return 3
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -166,8 +186,8 @@ func runMain(args []string, out io.Writer) int {
 	}
 	status := 0
 	for _, s := range scenarios {
-		if scenario != "all" && scenario != s.name {
-			continue
+		if scenario != "all" && scenario != s.name || scenario == "all" && s.name == "soak" {
+			continue // soak is long: make soak
 		}
 		start := time.Now()
 		r, err := s.run(ctx, p)

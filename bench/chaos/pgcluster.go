@@ -30,6 +30,26 @@ type pgCluster struct {
 	gid    int
 }
 
+// dropRoot returns, when the harness runs as root, the command prefix
+// that runs a program as the postgres user (PostgreSQL and PgBouncer
+// refuse to run as root) and hands dir to that user; otherwise nothing
+// and -1 ids.
+func dropRoot(dir string) (prefix []string, uid, gid int, err error) {
+	if os.Getuid() != 0 {
+		return nil, -1, -1, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, -1, -1, fmt.Errorf("running as root needs a postgres user to run PostgreSQL and PgBouncer: %w", err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return nil, -1, -1, err
+	}
+	return []string{"setpriv", "--reuid=" + u.Uid, "--regid=" + u.Gid, "--init-groups", "--pdeathsig", "KILL", "--"}, uid, gid, nil
+}
+
 // findPGBin returns the newest PostgreSQL server's bin directory.
 func findPGBin() (string, error) {
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
@@ -72,17 +92,8 @@ func newPGCluster(ctx context.Context, logDir string) (*pgCluster, error) {
 		return nil, err
 	}
 	c.data = filepath.Join(base, "data")
-	if os.Getuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root needs a postgres user to run PostgreSQL: %w", err)
-		}
-		c.uid, _ = strconv.Atoi(u.Uid)
-		c.gid, _ = strconv.Atoi(u.Gid)
-		if err := os.Chown(base, c.uid, c.gid); err != nil {
-			return nil, err
-		}
-		c.asUser = []string{"setpriv", "--reuid=" + u.Uid, "--regid=" + u.Gid, "--init-groups", "--pdeathsig", "KILL", "--"}
+	if c.asUser, c.uid, c.gid, err = dropRoot(base); err != nil {
+		return nil, err
 	}
 	initdb := c.command(filepath.Join(bindir, "initdb"), "-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
 	if out, err := initdb.CombinedOutput(); err != nil {
