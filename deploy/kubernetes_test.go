@@ -207,6 +207,21 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("%s: no PodDisruptionBudget covers it", d.Name)
 		}
 	}
+	// The root filesystem is read-only: the inbound spool needs a volume
+	// mounted where PROTECT_SPOOL_DIR points.
+	spoolDir := ""
+	for _, e := range serve.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "PROTECT_SPOOL_DIR" {
+			spoolDir = e.Value
+		}
+	}
+	mounted := false
+	for _, m := range serve.Spec.Template.Spec.Containers[0].VolumeMounts {
+		mounted = mounted || (spoolDir != "" && m.MountPath == spoolDir && !m.ReadOnly)
+	}
+	if !mounted {
+		t.Errorf("serve: PROTECT_SPOOL_DIR (%q) must be a writable volume mount", spoolDir)
+	}
 	if c := serve.Spec.Template.Spec.Containers[0]; c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 		t.Error("serve: a preStop pause is wanted so load balancers stop sending before the drain")
 	}

@@ -66,14 +66,6 @@ func (s *Store) StartImport(ctx context.Context, cohort, fileName, actor string)
 		return nil, fmt.Errorf("start import: %w", err)
 	}
 	run := &ImportRun{store: s, conn: conn}
-	if _, err := conn.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS import_stage (
-			nhs_number char(10) PRIMARY KEY, given_name text, family_name text, date_of_birth date,
-			mobile text, mobile_kind text, landline text, landline_kind text,
-			gp_practice_code text, locality text, language text, preferred_channel text
-		) ON COMMIT DELETE ROWS`); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("start import: staging table: %w", err)
-	}
 	err = conn.QueryRow(ctx, `INSERT INTO imports (cohort_id, cohort_name, file_name, actor)
 		VALUES ((SELECT id FROM cohorts WHERE name = $1), $1, $2, $3) RETURNING id`,
 		cohort, fileName, actor).Scan(&run.ID)
@@ -82,6 +74,17 @@ func (s *Store) StartImport(ctx context.Context, cohort, fileName, actor string)
 		return nil, fmt.Errorf("start import: %w", err)
 	}
 	if run.tx, err = conn.Begin(ctx); err == nil {
+		// Created inside the transaction, never before it: through
+		// PgBouncer in transaction pooling mode, a statement outside the
+		// transaction may run on another server connection, where a
+		// temporary table made there would not exist.
+		_, err = run.tx.Exec(ctx, `CREATE TEMP TABLE import_stage (
+			nhs_number char(10) PRIMARY KEY, given_name text, family_name text, date_of_birth date,
+			mobile text, mobile_kind text, landline text, landline_kind text,
+			gp_practice_code text, locality text, language text, preferred_channel text
+		) ON COMMIT DROP`)
+	}
+	if err == nil {
 		run.CohortID, err = ensureCohort(ctx, run.tx, cohort)
 	}
 	if err != nil {
