@@ -333,8 +333,13 @@ func (s *Service) note(ctx context.Context, a Actor, id int64, note string, shar
 	return nil
 }
 
-// Resolve closes an escalation with an outcome and an optional note.
+// Resolve closes an escalation with an outcome and a note, which is
+// required for urgent and high priorities: what was done for someone at
+// risk must be on record.
 func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note string) error {
+	if outcome == "" {
+		return invalid("Choose an outcome")
+	}
 	if !slices.Contains(Outcomes, outcome) {
 		return invalid("outcome: expected one of %s", strings.Join(Outcomes, ", "))
 	}
@@ -345,6 +350,9 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note 
 	e, err := s.visible(ctx, a, id, "escalation.resolve")
 	if err != nil {
 		return err
+	}
+	if note == "" && (e.Priority == "urgent" || e.Priority == "high") {
+		return invalid("Write a note of what was done: %s priority escalations need one to be resolved", e.Priority)
 	}
 	if err := s.store.ResolveEscalation(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now(), Outcome: outcome, Note: note}); err != nil {
 		return err
