@@ -255,6 +255,18 @@ type inboxView struct {
 	Prev  int
 }
 
+// FiltersOn counts the filters chosen (search aside), for the summary of
+// the filters a phone shows folded.
+func (v inboxView) FiltersOn() int {
+	n := 0
+	for _, on := range []bool{v.Q.Mine, v.Q.Unclaimed, v.Q.Overdue, v.Q.Urgent, v.Q.Closed, v.Q.Team != "", v.Q.Category != ""} {
+		if on {
+			n++
+		}
+	}
+	return n
+}
+
 const inboxPage = 100
 
 func (c *Console) inboxQuery(ctx *gin.Context) escalation.HandlerInboxQuery {

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,12 +88,14 @@ func TestEscalationPageShowsWhomToCallAndWhatTheySaid(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("escalation page: %d\n%s", code, page)
 	}
+	// As a browser reads it: html/template writes the + of a tel: link as &#43;.
+	page = html.UnescapeString(page)
 	for _, want := range []string{
 		`href="tel:+447911123456"`, "07911 123 456", "Mobile", "943 476 5927", "Una Urgent", "Riverside Surgery",
 		"English", "Urgent clinical",
 		"Are you feeling unwell?</span> — <strong class=\"a\">Feels unwell",
 		"Chest pain, severe difficulty breathing or very ill", "pressed 1 on the phone keypad",
-		"I had a fall on Tuesday and my chest hurts", "Call 999 now",
+		"I had a fall on Tuesday and my chest hurts", "hang up and call 999 now",
 		`class="countdown`, "Claim within",
 	} {
 		if !strings.Contains(page, want) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -136,15 +137,15 @@ func (s *Service) Page(ctx context.Context, a Actor, id int64) (EscalationPage, 
 	if err != nil {
 		return p, err
 	}
-	words := s.answerWords(ctx, p.Patient.Language)
+	words := s.answerWords(ctx)
 	p.Thread = make([]ThreadEntry, 0, len(items))
 	for _, t := range visibleThread(a, e.ID, items) {
 		it := t.ThreadItem
 		if it.Kind == "answer" {
-			w := words(it.CampaignID, it.Question, it.Option)
+			w := words(it.CampaignID, it.Question, it.Option, it.Channel)
 			t.QuestionText, t.OptionLabel = w.question, w.label
 			p.Said = append(p.Said, Said{At: it.At, Kind: "answer", Question: w.question, Answer: w.label, Channel: it.Channel,
-				Keys: keysOf(it.ThreadItem)})
+				Keys: keysOf(it)})
 			if w.advice != "" {
 				p.Said = append(p.Said, Said{At: it.At, Kind: "advice", Channel: it.Channel, Text: w.advice})
 			}
@@ -196,15 +197,16 @@ func visibleThread(a Actor, id int64, items []store.ThreadItem) []ThreadEntry {
 
 type answerText struct{ question, label, advice string }
 
+// spokenDigits are digits spelt out one by one for a voice ("9 9 9").
+var spokenDigits = regexp.MustCompile(`\b\d( \d)+\b`)
+
 // answerWords returns a function that puts an answer in words: the
-// question as the patient read it and the option's label, from the
-// questionnaire the campaign asked and the texts of the patient's
-// language. Unknown questions or options fall back to their keys.
-func (s *Service) answerWords(ctx context.Context, language string) func(campaignID *int64, question, option string) answerText {
-	texts, ok := questionnaire.DefaultTextsFor(language)
-	if !ok {
-		texts = questionnaire.DefaultTexts()
-	}
+// question as the patient read it (in English) and the option's label,
+// from the questionnaire the campaign asked. Unknown questions or options
+// fall back to their keys, made readable.
+func (s *Service) answerWords(ctx context.Context) func(campaignID *int64, question, option, channel string) answerText {
+	// Handlers read English, whatever language the patient was asked in.
+	texts := questionnaire.DefaultTexts()
 	cache := map[int64]*questionnaire.Questionnaire{}
 	load := func(id *int64) *questionnaire.Questionnaire {
 		if id == nil {
@@ -218,6 +220,7 @@ func (s *Service) answerWords(ctx context.Context, language string) func(campaig
 		if err == nil {
 			qn = &questionnaire.Questionnaire{}
 			if err := json.Unmarshal(def, qn); err != nil {
+				s.logger.Error("questionnaire of campaign not readable", "campaign", *id, "error", err)
 				qn = nil
 			}
 		}
@@ -227,8 +230,8 @@ func (s *Service) answerWords(ctx context.Context, language string) func(campaig
 		cache[*id] = qn
 		return qn
 	}
-	return func(campaignID *int64, question, option string) answerText {
-		w := answerText{question: question, label: option}
+	return func(campaignID *int64, question, option, channel string) answerText {
+		w := answerText{question: readable(question), label: readable(option)}
 		qn := load(campaignID)
 		if qn == nil {
 			return w
@@ -237,16 +240,28 @@ func (s *Service) answerWords(ctx context.Context, language string) func(campaig
 		if q == nil {
 			return w
 		}
+		w.question = ""
 		if t, ok := texts.SMS(q.Prompt); ok {
 			w.question = QuestionText(t)
+		}
+		if w.question == "" {
+			// A question that is all options ("Reply 1 if...") is
+			// named by its id; the option's label says what was meant.
+			w.question = readable(question)
 		}
 		if o, ok := q.Option(option); ok {
 			if o.Label != "" {
 				w.label = o.Label
 			}
+			// The advice as the patient got it: said on the call, or texted.
+			say := texts.SMS
+			if channel == "voice" {
+				say = texts.Voice
+			}
 			if o.Advice != "" {
-				if t, ok := texts.SMS(o.Advice); ok {
-					w.advice = t
+				if t, ok := say(o.Advice); ok {
+					// "call 9 9 9" is spelt out for the speech engine.
+					w.advice = spokenDigits.ReplaceAllStringFunc(t, func(d string) string { return strings.ReplaceAll(d, " ", "") })
 				}
 			}
 		}
@@ -254,9 +269,18 @@ func (s *Service) answerWords(ctx context.Context, language string) func(campaig
 	}
 }
 
+// readable makes a key readable: "call_back" reads "Call back".
+func readable(key string) string {
+	if key == "" {
+		return ""
+	}
+	key = strings.NewReplacer("_", " ", "-", " ").Replace(key)
+	return strings.ToUpper(key[:1]) + key[1:]
+}
+
 // QuestionText is a question's SMS text without the instructions on how
 // to reply ("Reply 1 for yes or 2 for no."), so it reads as the question.
-// A text that is all instructions is kept whole.
+// A text that is all instructions has no question: it returns "".
 func QuestionText(sms string) string {
 	var keep []string
 	for _, s := range splitSentences(sms) {
@@ -265,9 +289,6 @@ func QuestionText(sms string) string {
 			continue
 		}
 		keep = append(keep, s)
-	}
-	if len(keep) == 0 {
-		return strings.TrimSpace(sms)
 	}
 	return strings.Join(keep, " ")
 }

@@ -39,7 +39,8 @@ func TestQuestionText(t *testing.T) {
 	tests := []struct{ sms, want string }{
 		{"Are you feeling unwell? Reply 1 for yes or 2 for no.", "Are you feeling unwell?"},
 		{"Do you need help getting food or shopping? Reply 1 for yes or 2 for no.", "Do you need help getting food or shopping?"},
-		{"Reply 1 if you have chest pain. Reply 2 if you are getting worse.", "Reply 1 if you have chest pain. Reply 2 if you are getting worse."},
+		{"Reply 1 if you have chest pain. Reply 2 if you are getting worse.", ""}, // all options: no question
+		{"Press 1 if you feel unwell. Press 2 if you do not.", ""},
 		{"A question without instructions", "A question without instructions"},
 	}
 	for _, tc := range tests {

@@ -43,6 +43,11 @@
   tick();
   setInterval(tick, 15000);
 
+  // The filters fold away on a phone, so the list comes first; on a wide
+  // screen they are open.
+  var more = document.getElementById('more-filters');
+  if (more && window.matchMedia && window.matchMedia('(min-width: 40rem)').matches) { more.open = true; }
+
   var live = document.getElementById('live');
   var status = document.getElementById('live-status');
   if (!live || !window.fetch) { return; }
