@@ -22,6 +22,7 @@ var categoryWords = map[string]string{
 	"social":          "Social support",
 	"call-back":       "Wants a call back",
 	"unclear-reply":   "Reply not understood",
+	"unreachable":     "Not reached after every attempt",
 }
 
 var outcomeWords = map[string]string{
