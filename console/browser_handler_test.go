@@ -67,6 +67,7 @@ func TestBrowserHandlerActsFromOnePage(t *testing.T) {
 	ctx := newChrome(t)
 	s := newSite(t)
 	u := s.addUrgentCase()
+	unclear := s.addUnclearReply(u)
 	esc := fmt.Sprintf("%s/console/escalations/%d", s.url, u.escalation)
 	err := do(ctx,
 		chromedp.EmulateViewport(1280, 900),
@@ -117,6 +118,15 @@ func TestBrowserHandlerActsFromOnePage(t *testing.T) {
 	}
 	if v, err := axeViolations(ctx); err != nil || len(v) > 0 {
 		t.Errorf("escalation page: axe %v %v", v, err)
+	}
+	// Her other urgent escalation is listed, and offered as the one this
+	// repeats.
+	if others, _ := text(ctx, chromedp.Text(chromedp.ID("others"))); !strings.Contains(others, "Reply not understood") {
+		t.Errorf("other open escalations: %q", others)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#duplicate-of option[value]:not([value=""])').value`)); err != nil ||
+		v != fmt.Sprint(unclear) {
+		t.Errorf("duplicate choices: %q %v", v, err)
 	}
 	shot(t, ctx, "escalation-1280")
 
@@ -235,5 +245,38 @@ func TestBrowserInboxUpdatesWithoutReload(t *testing.T) {
 	}
 	if !same || !strings.HasPrefix(title, "(1 urgent)") {
 		t.Errorf("reloaded %v, title %q", !same, title)
+	}
+}
+
+// A handler of another team gets neither the page nor the patient from a
+// search, in a real browser as over HTTP.
+func TestBrowserOtherTeamRefused(t *testing.T) {
+	ctx := newChrome(t)
+	s := newSite(t)
+	u := s.addUrgentCase()
+	err := do(ctx,
+		chromedp.Navigate(s.url+"/console/inbox"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("name"), "nina"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("q")),
+		chromedp.SendKeys(chromedp.ID("q"), "07911 123456"),
+		chromedp.Click(chromedp.ID("show")),
+		chromedp.WaitVisible(chromedp.ID("searched")),
+	)
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	if got, _ := text(ctx, chromedp.Text(chromedp.ID("main"))); strings.Contains(got, "Una") || !strings.Contains(got, "No escalation of your teams matches") {
+		t.Errorf("another team's search shows %q", got)
+	}
+	err = do(ctx, chromedp.Navigate(fmt.Sprintf("%s/console/escalations/%d", s.url, u.escalation)), chromedp.WaitVisible(chromedp.ID("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := text(ctx, chromedp.Text(chromedp.ID("main"))); strings.Contains(got, "Una") || strings.Contains(got, "07911") ||
+		!strings.Contains(got, "nothing here that you can see") {
+		t.Errorf("another team's escalation page shows %q", got)
 	}
 }

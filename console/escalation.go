@@ -141,11 +141,13 @@ func (c *Console) threadLines(p escalation.EscalationPage) []threadLine {
 	return lines
 }
 
+// nationalOr is a number as read in a sentence, kept on one line; "the
+// patient" when there is none.
 func nationalOr(n string) string {
 	if n == "" {
 		return "the patient"
 	}
-	return phone.National(n)
+	return strings.ReplaceAll(phone.National(n), " ", "\u00a0")
 }
 
 func (c *Console) escalationPage(ctx *gin.Context) {
@@ -223,6 +225,9 @@ func (c *Console) escalationAction(ctx *gin.Context) {
 		field := actionFields[action]
 		if action == "resolve" && ctx.PostForm("outcome") != "" {
 			field = "resolve-note"
+		}
+		if action == "handover" && c.svc.Routing().Team(ctx.PostForm("team")) == nil {
+			field = "handover-team"
 		}
 		form := map[string]string{"action": action}
 		for _, k := range []string{"note", "outcome", "team", "of", "body"} {

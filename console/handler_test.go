@@ -79,6 +79,26 @@ func (s *site) addUrgentCase() urgentCase {
 	return u
 }
 
+// addUnclearReply gives Una a second urgent escalation: her text about the
+// fall, which matched no answer, read as an unclear reply to a clinical
+// question. It is the kind of escalation a handler closes as a duplicate.
+func (s *site) addUnclearReply(u urgentCase) int64 {
+	s.t.Helper()
+	ctx := context.Background()
+	if _, err := s.st.Pool().Exec(ctx, `INSERT INTO needs (campaign_id, patient_id, category, priority, detail)
+		VALUES ($1, $2, 'unclear-reply', 'urgent', 'reply not understood')`, u.campaign, u.patient); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.svc.Intake(ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	var id int64
+	if err := s.st.Pool().QueryRow(ctx, `SELECT id FROM escalations WHERE patient_id = $1 AND category = 'unclear-reply'`, u.patient).Scan(&id); err != nil {
+		s.t.Fatal(err)
+	}
+	return id
+}
+
 func TestEscalationPageShowsWhomToCallAndWhatTheySaid(t *testing.T) {
 	s := newSite(t)
 	u := s.addUrgentCase()

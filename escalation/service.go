@@ -297,10 +297,10 @@ const maxNote = 4000
 func checkNote(note string, required bool) (string, error) {
 	note = strings.TrimSpace(note)
 	if required && note == "" {
-		return "", invalid("note: required")
+		return "", invalid("Write a note")
 	}
 	if len(note) > maxNote {
-		return "", invalid("note: at most %d characters", maxNote)
+		return "", invalid("The note is too long: write at most %d characters", maxNote)
 	}
 	return note, nil
 }
@@ -365,7 +365,7 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note 
 func (s *Service) HandOver(ctx context.Context, a Actor, id int64, team, note string) error {
 	r := s.Routing()
 	if r.Team(team) == nil {
-		return invalid("team: no team %q", team)
+		return invalid("Choose the team to hand over to")
 	}
 	note, err := checkNote(note, true)
 	if err != nil {
@@ -376,7 +376,7 @@ func (s *Service) HandOver(ctx context.Context, a Actor, id int64, team, note st
 		return err
 	}
 	if team == e.Team {
-		return invalid("team: the escalation is with %s already", team)
+		return invalid("The escalation is with %s already: choose another team", r.TeamName(team))
 	}
 	now := s.now()
 	c, err := s.store.HandOver(ctx, store.Transition{ID: id, Actor: a.Name, At: now, Team: team, Note: note,
@@ -401,7 +401,7 @@ func (s *Service) MarkDuplicate(ctx context.Context, a Actor, id, of int64) erro
 		return err
 	}
 	if o.PatientID != e.PatientID || o.ID == e.ID {
-		return invalid("duplicate_of: must be another escalation of the same patient")
+		return invalid("Choose another escalation of the same patient")
 	}
 	if err := s.store.MarkDuplicate(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now(), DuplicateOf: of,
 		Note: fmt.Sprintf("duplicate of escalation %d", of)}); err != nil {
