@@ -76,6 +76,9 @@ func (c *Console) threadLines(p escalation.EscalationPage) []threadLine {
 			switch t.Sub {
 			case "handler":
 				l.Who = "A handler"
+				if t.Actor != "" {
+					l.Who = person(t.Actor)
+				}
 				l.What = "texted " + nationalOr(t.Number) + " from the console"
 			case "advice":
 				l.What = "gave advice by text to " + nationalOr(t.Number)

@@ -178,6 +178,7 @@ func TestHandlerActionsAndRefusals(t *testing.T) {
 		{"text the patient", cleo, esc + "/sms", url.Values{"csrf": {csrf}, "body": {"Hello Una, this is the clinical team.\r\nWe will call you in 10 minutes."}},
 			303, "", ""},
 		{"the page after", cleo, esc, nil, 200, "We will call you in 10 minutes.", ""},
+		{"the sender named on the thread", cleo, esc, nil, 200, "<strong>cleo</strong> texted", ""},
 		{"the ledger on the page", cleo, esc, nil, 200, "Phoned: No answer", ""},
 	}
 	for _, tc := range tests {

@@ -416,7 +416,7 @@ func (s *Service) SendSMS(ctx context.Context, a Actor, id int64, body string) e
 		sid = *m.Sid
 	}
 	if err := s.store.RecordHandlerMessage(ctx, store.HandlerMessage{PatientID: e.PatientID, CampaignID: e.CampaignID, SID: sid,
-		From: c.Sender, To: to, Body: body, At: s.now()}); err != nil {
+		From: c.Sender, To: to, Body: body, SentBy: a.Name, At: s.now()}); err != nil {
 		return err
 	}
 	s.audit(ctx, a, "escalation.sms", "escalation", id, &e.PatientID, map[string]any{"length": len(body), "sid": sid})

@@ -127,7 +127,7 @@ func (s *Store) PatientThread(ctx context.Context, patientID int64, limit int) (
 	rows, err := s.pool.Query(ctx, `SELECT at, kind, sub, body, number, team, actor, question, option, channel, outcome,
 			escalation_id, campaign_id, category, shared FROM (
 			SELECT created_at AS at, 'sms-' || direction AS kind, kind AS sub, body,
-				CASE direction WHEN 'in' THEN from_number ELSE to_number END AS number, '' AS team, '' AS actor,
+				CASE direction WHEN 'in' THEN from_number ELSE to_number END AS number, '' AS team, coalesce(sent_by, '') AS actor,
 				'' AS question, '' AS option, 'sms' AS channel, '' AS outcome, NULL::bigint AS escalation_id, campaign_id,
 				'' AS category, false AS shared, id AS ord
 			FROM messages WHERE patient_id = $1
@@ -172,7 +172,9 @@ type HandlerMessage struct {
 	SID        string
 	From, To   string
 	Body       string
-	At         time.Time
+	// SentBy is the handler (an actor name, "user:cleo").
+	SentBy string
+	At     time.Time
 }
 
 // RecordHandlerMessage stores a text a handler sent, so it shows in the
@@ -183,9 +185,9 @@ func (s *Store) RecordHandlerMessage(ctx context.Context, m HandlerMessage) erro
 		sid = &m.SID
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO messages (direction, provider_sid, patient_id, campaign_id, from_number, to_number, body,
-			kind, created_at)
-		VALUES ('out', $1, $2, $3, $4, $5, $6, 'handler', $7) ON CONFLICT (provider_sid) DO NOTHING`,
-		sid, m.PatientID, m.CampaignID, m.From, m.To, m.Body, m.At)
+			kind, sent_by, created_at)
+		VALUES ('out', $1, $2, $3, $4, $5, $6, 'handler', $7, $8) ON CONFLICT (provider_sid) DO NOTHING`,
+		sid, m.PatientID, m.CampaignID, m.From, m.To, m.Body, m.SentBy, m.At)
 	if err != nil {
 		return fmt.Errorf("record handler message: %w", err)
 	}
