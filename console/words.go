@@ -77,6 +77,7 @@ var languageWords = map[string]string{"en": "English", "cy": "Welsh"}
 var doneWords = map[string]string{
 	"claimed":             "You claimed this escalation.",
 	"note-added":          "Note added.",
+	"shared-note-added":   "Note added and shared with every team that sees this patient.",
 	"resolved":            "Escalation resolved.",
 	"handed-over":         "Escalation handed over.",
 	"closed-as-duplicate": "Escalation closed as a duplicate.",
