@@ -210,6 +210,8 @@ func TestBrowserHandlerActsFromOnePage(t *testing.T) {
 			shot(t, ctx, "inbox-390")
 		} else if strings.HasPrefix(path, "/console/escalations/") {
 			shot(t, ctx, "escalation-390")
+		} else {
+			shot(t, ctx, "patient-390")
 		}
 	}
 }

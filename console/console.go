@@ -475,7 +475,8 @@ func idParam(ctx *gin.Context) (int64, error) {
 }
 
 type patientData struct {
-	escalation.PatientView
+	escalation.PatientPage
+	Lines    []threadLine
 	Teams    []string
 	Methods  []string
 	Outcomes []string
@@ -488,7 +489,7 @@ func (c *Console) patient(ctx *gin.Context) {
 		return
 	}
 	a := actorOf(ctx)
-	v, err := c.svc.Patient(ctx.Request.Context(), a, id)
+	v, err := c.svc.PatientPage(ctx.Request.Context(), a, id)
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -497,8 +498,8 @@ func (c *Console) patient(ctx *gin.Context) {
 	if a.SeesAll() {
 		teams = c.svc.Routing().TeamKeys()
 	}
-	c.render(ctx, http.StatusOK, "patient", page{Title: "Patient", Data: patientData{PatientView: v, Teams: teams,
-		Methods: store.ContactMethods, Outcomes: store.ContactOutcomes}})
+	c.render(ctx, http.StatusOK, "patient", page{Title: v.Patient.GivenName + " " + v.Patient.FamilyName, Data: patientData{PatientPage: v,
+		Lines: c.threadLines(v.Thread), Teams: teams, Methods: store.ContactMethods, Outcomes: store.ContactOutcomes}})
 }
 
 func (c *Console) recordContact(ctx *gin.Context) {

@@ -376,7 +376,7 @@ func TestInboxClaimResolveAndScoping(t *testing.T) {
 		t.Fatalf("%d csrf.refused entries, want 2", n)
 	}
 	_, page, _ := nina.get(fmt.Sprintf("/console/patients/%d", s.adaID))
-	for _, want := range []string{"phone: no answer", "food escalation resolved", "food escalation claimed", "Ada"} {
+	for _, want := range []string{"Phoned: No answer", "Resolved: Food or shopping", "Claimed: Food or shopping", "Ada"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("patient timeline lacks %q", want)
 		}

@@ -57,9 +57,10 @@ type threadLine struct {
 	Hidden bool
 }
 
-func (c *Console) threadLines(p escalation.EscalationPage) []threadLine {
-	lines := make([]threadLine, 0, len(p.Thread))
-	for _, t := range p.Thread {
+// threadLines puts a conversation in the words a handler reads.
+func (c *Console) threadLines(thread []escalation.ThreadEntry) []threadLine {
+	lines := make([]threadLine, 0, len(thread))
+	for _, t := range thread {
 		l := threadLine{ThreadItem: t.ThreadItem, Class: t.Kind, Hidden: t.Hidden}
 		switch t.Kind {
 		case "sms-in":
@@ -172,7 +173,7 @@ func (c *Console) showEscalation(ctx *gin.Context, status int, errs []formError,
 	}
 	v := escalationView{EscalationPage: p, Outcomes: escalation.Outcomes, CallOutcomes: escalation.CallOutcomes,
 		Teams: c.svc.Routing().TeamKeys(), Errors: errs, Form: form}
-	v.Lines = c.threadLines(p)
+	v.Lines = c.threadLines(p.Thread)
 	title := fmt.Sprintf("%s: %s", word(categoryWords, p.Escalation.Category), p.Escalation.PatientName)
 	if len(errs) > 0 {
 		title = "Error: " + title

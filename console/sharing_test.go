@@ -20,11 +20,11 @@ type sharingCase struct {
 }
 
 var sharingCases = []sharingCase{
-	{"another team's escalation", "money escalation", true, false, true},
+	{"another team's escalation", "Opened: Money", true, false, true},
 	{"another team's note", "possible abuse by carer", true, false, true},
 	{"another team's shared note", "prefers calls in the morning", true, true, true},
-	{"another team's contact (who, channel, outcome)", "phone: spoke", true, true, true},
-	{"who recorded the contact", "recorded by user:colin", true, true, true},
+	{"another team's contact (who, channel, outcome)", "Phoned: Spoke to them", true, true, true},
+	{"who recorded the contact", "County council (colin)", true, true, true},
 	{"another team's contact note", "private contact remark", true, false, true},
 	{"another team's shared contact note", "shared contact remark", true, true, true},
 }

@@ -27,13 +27,9 @@ import (
 // EscalationPage is everything a handler needs to act on one escalation.
 type EscalationPage struct {
 	Detail
-	Patient      store.Patient        `json:"patient"`
-	PracticeName string               `json:"practice_name,omitempty"`
-	Phones       []store.PatientPhone `json:"phones"`
-	// Said is what the patient said, in words, oldest first.
-	Said []Said `json:"said"`
-	// Thread is the conversation, oldest first, as the actor may see it.
-	Thread []ThreadEntry `json:"thread"`
+	// PatientPage is the patient, with every escalation of theirs the
+	// actor sees the details of, this one included.
+	PatientPage
 	// Others are the patient's other open escalations the actor may see.
 	Others []store.Escalation `json:"others"`
 	// DuplicateOf lists the escalations this one may be closed as a
@@ -42,6 +38,24 @@ type EscalationPage struct {
 	// ReadOnly is set when the escalation moved on from the actor's team
 	// to another tier: they may watch it but not act on it.
 	ReadOnly bool `json:"read_only"`
+}
+
+// Conversation is a patient's conversation as an actor may see it.
+type Conversation struct {
+	// Said is what the patient said, in words, oldest first.
+	Said []Said `json:"said"`
+	// Thread is the conversation, oldest first.
+	Thread []ThreadEntry `json:"thread"`
+}
+
+// PatientPage is a patient as a handler sees them: the record, the
+// numbers, the escalations whose details they see and the conversation.
+type PatientPage struct {
+	Patient      store.Patient        `json:"patient"`
+	PracticeName string               `json:"practice_name,omitempty"`
+	Phones       []store.PatientPhone `json:"phones"`
+	Escalations  []store.Escalation   `json:"escalations"`
+	Conversation
 }
 
 // Said is one thing the patient said: an answer in words, a text quoted
@@ -109,20 +123,10 @@ func (s *Service) Page(ctx context.Context, a Actor, id int64) (EscalationPage, 
 	if p.Events, err = s.store.EscalationEvents(ctx, id); err != nil {
 		return p, err
 	}
-	if p.Patient, err = s.store.PatientByID(ctx, e.PatientID); err != nil {
+	if p.PatientPage, err = s.patientPage(ctx, a, e.PatientID, e.ID); err != nil {
 		return p, err
 	}
-	if p.PracticeName, err = s.store.PracticeName(ctx, p.Patient.Practice); err != nil {
-		return p, err
-	}
-	if p.Phones, err = s.store.PatientPhones(ctx, e.PatientID); err != nil {
-		return p, err
-	}
-	all, err := s.store.PatientEscalations(ctx, e.PatientID)
-	if err != nil {
-		return p, err
-	}
-	for _, o := range visibleEscalations(a, all) {
+	for _, o := range p.Escalations {
 		if o.ID == e.ID {
 			continue
 		}
@@ -133,30 +137,75 @@ func (s *Service) Page(ctx context.Context, a Actor, id int64) (EscalationPage, 
 			p.DuplicateOf = append(p.DuplicateOf, o)
 		}
 	}
-	items, err := s.store.PatientThread(ctx, e.PatientID, 500)
+	s.audit(ctx, a, "escalation.view", "escalation", id, &e.PatientID, nil)
+	return p, nil
+}
+
+// PatientPage shows a patient to an actor who may see them, with the
+// conversation in words (the sharing rule applied).
+func (s *Service) PatientPage(ctx context.Context, a Actor, id int64) (PatientPage, error) {
+	if err := s.patientVisible(ctx, a, id, "patient.view"); err != nil {
+		return PatientPage{}, err
+	}
+	p, err := s.patientPage(ctx, a, id, 0)
 	if err != nil {
 		return p, err
 	}
+	s.audit(ctx, a, "patient.view", "patient", id, &id, nil)
+	return p, nil
+}
+
+// patientPage loads a patient for an actor whose access was checked;
+// escalationID is the escalation of the page, if any (visibleThread).
+func (s *Service) patientPage(ctx context.Context, a Actor, id, escalationID int64) (PatientPage, error) {
+	var p PatientPage
+	var err error
+	if p.Patient, err = s.store.PatientByID(ctx, id); err != nil {
+		return p, err
+	}
+	if p.PracticeName, err = s.store.PracticeName(ctx, p.Patient.Practice); err != nil {
+		return p, err
+	}
+	if p.Phones, err = s.store.PatientPhones(ctx, id); err != nil {
+		return p, err
+	}
+	all, err := s.store.PatientEscalations(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	p.Escalations = visibleEscalations(a, all)
+	p.Conversation, err = s.conversation(ctx, a, id, escalationID)
+	return p, err
+}
+
+// conversation is the patient's conversation as the actor may see it
+// (visibleThread), with answers in words and what the patient said drawn
+// out; escalationID is the escalation of the page, if any.
+func (s *Service) conversation(ctx context.Context, a Actor, patientID, escalationID int64) (Conversation, error) {
+	var c Conversation
+	items, err := s.store.PatientThread(ctx, patientID, 500)
+	if err != nil {
+		return c, err
+	}
 	words := s.answerWords(ctx)
-	p.Thread = make([]ThreadEntry, 0, len(items))
-	for _, t := range visibleThread(a, e.ID, items) {
+	c.Thread = make([]ThreadEntry, 0, len(items))
+	for _, t := range visibleThread(a, escalationID, items) {
 		it := t.ThreadItem
 		if it.Kind == "answer" {
 			w := words(it.CampaignID, it.Question, it.Option, it.Channel)
 			t.QuestionText, t.OptionLabel = w.question, w.label
-			p.Said = append(p.Said, Said{At: it.At, Kind: "answer", Question: w.question, Answer: w.label, Channel: it.Channel,
+			c.Said = append(c.Said, Said{At: it.At, Kind: "answer", Question: w.question, Answer: w.label, Channel: it.Channel,
 				Keys: keysOf(it)})
 			if w.advice != "" {
-				p.Said = append(p.Said, Said{At: it.At, Kind: "advice", Channel: it.Channel, Text: w.advice})
+				c.Said = append(c.Said, Said{At: it.At, Kind: "advice", Channel: it.Channel, Text: w.advice})
 			}
 		}
 		if it.Kind == "sms-in" && it.Sub != "answer" && it.Sub != "opt_out" && it.Sub != "opt_in" {
-			p.Said = append(p.Said, Said{At: it.At, Kind: "text", Channel: "sms", Text: it.Body})
+			c.Said = append(c.Said, Said{At: it.At, Kind: "text", Channel: "sms", Text: it.Body})
 		}
-		p.Thread = append(p.Thread, t)
+		c.Thread = append(c.Thread, t)
 	}
-	s.audit(ctx, a, "escalation.view", "escalation", id, &e.PatientID, nil)
-	return p, nil
+	return c, nil
 }
 
 func keysOf(it store.ThreadItem) string {
