@@ -172,6 +172,9 @@ func TestHandlerActionsAndRefusals(t *testing.T) {
 			"control character", ""},
 		{"empty text", cleo, esc + "/sms", url.Values{"csrf": {csrf}, "body": {"  "}}, 400, "Write the text to send", ""},
 		{"I called without an outcome", cleo, esc + "/called", url.Values{"csrf": {csrf}}, 400, "Choose what happened on the call", ""},
+		{"a note with a NUL byte", cleo, esc + "/note", url.Values{"csrf": {csrf}, "note": {"called\x00 her"}}, 400, "cannot be kept", ""},
+		{"a call note that is not UTF-8", cleo, esc + "/called", url.Values{"csrf": {csrf}, "outcome": {"spoke"}, "note": {"caf\xe9"}}, 400,
+			"cannot be kept", ""},
 		{"I called: no answer", cleo, esc + "/called", url.Values{"csrf": {csrf}, "outcome": {"no_answer"}}, 303, "", ""},
 		{"claim", cleo, esc + "/claim", url.Values{"csrf": {csrf}}, 303, "", ""},
 		{"mine filter after claiming", cleo, "/console/inbox?mine=1", nil, 200, "Una Urgent", ""},
@@ -289,5 +292,29 @@ func TestInboxLiveRows(t *testing.T) {
 	_, page, _ := cleo.get("/console/inbox")
 	if !strings.Contains(page, "<title>(1 urgent) Inbox") {
 		t.Error("the inbox title does not count the urgent escalations nobody claimed")
+	}
+}
+
+// A search of any content is answered, and finds nothing it should not.
+func TestInboxSearchOfAnyContent(t *testing.T) {
+	s := newSite(t)
+	s.addUrgentCase()
+	cleo := s.browser()
+	cleo.login("cleo", password)
+	for _, q := range []string{
+		"\x00", "una\x00", "\xff\xfe", "caf\xe9", `\`, `\\%`, "%", "_", "'", `"`, "una'--", "<script>alert(1)</script>",
+		"07911 123456\x00", "+44", "0", "9434765927\n", strings.Repeat("9", 101), strings.Repeat("é", 60), "Ｕｎａ", "🙂",
+	} {
+		code, body, _ := cleo.get("/console/inbox?q=" + url.QueryEscape(q))
+		if code != http.StatusOK {
+			t.Errorf("search %q: %d", q, code)
+		}
+		if strings.Contains(body, "<script>alert") {
+			t.Errorf("search %q is written back unescaped", q)
+		}
+		code, _, _ = cleo.get("/console/inbox/live?q=" + url.QueryEscape(q))
+		if code != http.StatusOK {
+			t.Errorf("live search %q: %d", q, code)
+		}
 	}
 }

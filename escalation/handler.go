@@ -489,6 +489,19 @@ type HandlerInboxQuery struct {
 	Offset int
 }
 
+// cleanSearch makes a search string safe to look up whatever was typed or
+// pasted: invalid UTF-8, control and format characters (a NUL byte among
+// them, which PostgreSQL refuses in text) are dropped, space trimmed.
+func cleanSearch(q string) string {
+	q = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(q, ""))
+	return strings.TrimSpace(q)
+}
+
 // MaxSearch bounds a search string.
 const MaxSearch = 100
 
@@ -537,7 +550,7 @@ func (s *Service) HandlerInbox(ctx context.Context, a Actor, q HandlerInboxQuery
 	if len(q.Search) > MaxSearch {
 		return out, invalid("Search for at most %d characters", MaxSearch)
 	}
-	if search := strings.TrimSpace(q.Search); search != "" {
+	if search := cleanSearch(q.Search); search != "" {
 		digits := strings.Map(func(r rune) rune {
 			if r == ' ' || r == '-' {
 				return -1

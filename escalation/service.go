@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -301,6 +302,9 @@ func checkNote(note string, required bool) (string, error) {
 	}
 	if len(note) > maxNote {
 		return "", invalid("The note is too long: write at most %d characters", maxNote)
+	}
+	if !utf8.ValidString(note) || strings.ContainsRune(note, 0) {
+		return "", invalid("The note has characters that cannot be kept: retype it")
 	}
 	return note, nil
 }
