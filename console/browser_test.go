@@ -102,7 +102,7 @@ func TestBrowserHandlerWorksOwnTeamOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
-	if state, err := text(ctx, chromedp.Text(chromedp.ID("state"))); err != nil || !strings.HasPrefix(state, "claimed by user:nina") {
+	if state, err := text(ctx, chromedp.Text(chromedp.ID("state"))); err != nil || !strings.HasPrefix(state, "Claimed by nina") {
 		t.Fatalf("after claiming, state %q (%v)", state, err)
 	}
 
@@ -118,7 +118,7 @@ func TestBrowserHandlerWorksOwnTeamOnly(t *testing.T) {
 	}
 	flash, _ := text(ctx, chromedp.Text(chromedp.ID("flash")))
 	state, _ := text(ctx, chromedp.Text(chromedp.ID("state")))
-	if !strings.Contains(flash, "resolved") || !strings.Contains(state, "resolved") || !strings.Contains(state, "helped") {
+	if !strings.Contains(flash, "resolved") || !strings.Contains(state, "Resolved") || !strings.Contains(state, "Helped") {
 		t.Fatalf("after resolving: flash %q state %q", flash, state)
 	}
 

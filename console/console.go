@@ -156,7 +156,6 @@ func New(o Options) (*Console, error) {
 			}
 			return t.In(c.loc).Format("Mon 2 Jan 15:04")
 		},
-		"age":      age,
 		"teamName": func(k string) string { return c.svc.Routing().TeamName(k) },
 		"overdue":  func(e store.Escalation, now time.Time) bool { return e.Overdue(now) },
 		"nhs": func(n string) string {
@@ -167,6 +166,9 @@ func New(o Options) (*Console, error) {
 		},
 	}
 	for k, f := range templateFuncs {
+		funcs[k] = f
+	}
+	for k, f := range c.handlerFuncs() {
 		funcs[k] = f
 	}
 	names, err := fs.Glob(assets, "templates/*.html")
@@ -185,22 +187,6 @@ func New(o Options) (*Console, error) {
 		c.pages[base] = t
 	}
 	return c, nil
-}
-
-func age(from, now time.Time) string {
-	d := now.Sub(from)
-	switch {
-	case d < 0:
-		return "in " + age(now, from)
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
-	}
 }
 
 // Register mounts the console on /console. An unknown path under it gets
@@ -223,7 +209,8 @@ func (c *Console) Register(r *gin.Engine) {
 	a.GET("", func(ctx *gin.Context) { ctx.Redirect(http.StatusSeeOther, "/console/inbox") })
 	a.GET("/", func(ctx *gin.Context) { ctx.Redirect(http.StatusSeeOther, "/console/inbox") })
 	a.GET("/inbox", c.inbox)
-	a.GET("/escalations/:id", c.escalation)
+	a.GET("/inbox/live", c.inboxLive)
+	a.GET("/escalations/:id", c.escalationPage)
 	a.POST("/escalations/:id/:action", c.escalationAction)
 	a.GET("/patients/:id", c.patient)
 	a.POST("/patients/:id/contacts", c.recordContact)
@@ -293,7 +280,7 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 	p.Now = c.svc.Now()
 	p.Sandbox = c.sandbox
 	if f := ctx.Query("done"); f != "" && p.Flash == "" && len(f) < 40 {
-		p.Flash = f
+		p.Flash = flashText(f)
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
@@ -482,42 +469,6 @@ func (c *Console) logout(ctx *gin.Context) {
 	ctx.Redirect(http.StatusSeeOther, "/console/login")
 }
 
-type inboxData struct {
-	escalation.Inbox
-	Team     string
-	Closed   bool
-	Offset   int
-	Next     int
-	Prev     int
-	AllTeams []string
-}
-
-const inboxPage = 100
-
-func (c *Console) inbox(ctx *gin.Context) {
-	offset, _ := strconv.Atoi(ctx.Query("offset"))
-	offset = max(0, min(offset, 1_000_000))
-	q := escalation.InboxQuery{Team: ctx.Query("team"), Closed: ctx.Query("closed") == "1", Limit: inboxPage, Offset: offset}
-	in, err := c.svc.Inbox(ctx.Request.Context(), actorOf(ctx), q)
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	d := inboxData{Inbox: in, Team: q.Team, Closed: q.Closed, Offset: offset, Next: -1, Prev: -1}
-	if len(in.Escalations) == inboxPage {
-		d.Next = offset + inboxPage
-	}
-	if offset > 0 {
-		d.Prev = max(0, offset-inboxPage)
-	}
-	v := ctx.MustGet("viewer").(*viewer)
-	d.AllTeams = v.Teams
-	if v.actor.SeesAll() {
-		d.AllTeams = c.svc.Routing().TeamKeys()
-	}
-	c.render(ctx, http.StatusOK, "inbox", page{Title: "Inbox", Data: d})
-}
-
 func idParam(ctx *gin.Context) (int64, error) {
 	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -526,73 +477,9 @@ func idParam(ctx *gin.Context) (int64, error) {
 	return id, nil
 }
 
-type escalationData struct {
-	escalation.Detail
-	Outcomes []string
-	Teams    []string
-}
-
-func (c *Console) escalation(ctx *gin.Context) {
-	id, err := idParam(ctx)
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	d, err := c.svc.Escalation(ctx.Request.Context(), actorOf(ctx), id)
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	c.render(ctx, http.StatusOK, "escalation", page{Title: fmt.Sprintf("Escalation %d", id),
-		Data: escalationData{Detail: d, Outcomes: escalation.Outcomes, Teams: c.svc.Routing().TeamKeys()}})
-}
-
-func (c *Console) escalationAction(ctx *gin.Context) {
-	id, err := idParam(ctx)
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	a := actorOf(ctx)
-	done := ""
-	switch ctx.Param("action") {
-	case "claim":
-		err, done = c.svc.Claim(ctx.Request.Context(), a, id), "claimed"
-	case "note":
-		if ctx.PostForm("shared") == "1" {
-			err, done = c.svc.ShareNote(ctx.Request.Context(), a, id, ctx.PostForm("note")), "shared-note-added"
-		} else {
-			err, done = c.svc.Note(ctx.Request.Context(), a, id, ctx.PostForm("note")), "note-added"
-		}
-	case "resolve":
-		err, done = c.svc.Resolve(ctx.Request.Context(), a, id, ctx.PostForm("outcome"), ctx.PostForm("note")), "resolved"
-	case "handover":
-		err, done = c.svc.HandOver(ctx.Request.Context(), a, id, ctx.PostForm("team"), ctx.PostForm("note")), "handed-over"
-	case "duplicate":
-		of, perr := strconv.ParseInt(strings.TrimSpace(ctx.PostForm("of")), 10, 64)
-		if perr != nil {
-			err = &escalation.InvalidError{Msg: "duplicate of: give the number of the other escalation"}
-		} else {
-			err, done = c.svc.MarkDuplicate(ctx.Request.Context(), a, id, of), "closed-as-duplicate"
-		}
-	default:
-		err = fmt.Errorf("action %q: %w", ctx.Param("action"), store.ErrNotFound)
-	}
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	// After a handover the escalation may no longer be visible: go back to
-	// the inbox.
-	if ctx.Param("action") == "handover" && !a.SeesAll() && !slices.Contains(a.Teams, ctx.PostForm("team")) {
-		ctx.Redirect(http.StatusSeeOther, "/console/inbox?done="+done)
-		return
-	}
-	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/escalations/%d?done=%s", id, done))
-}
-
 type patientData struct {
-	escalation.PatientView
+	escalation.PatientPage
+	Lines    []threadLine
 	Teams    []string
 	Methods  []string
 	Outcomes []string
@@ -605,7 +492,7 @@ func (c *Console) patient(ctx *gin.Context) {
 		return
 	}
 	a := actorOf(ctx)
-	v, err := c.svc.Patient(ctx.Request.Context(), a, id)
+	v, err := c.svc.PatientPage(ctx.Request.Context(), a, id)
 	if err != nil {
 		c.fail(ctx, err)
 		return
@@ -614,8 +501,8 @@ func (c *Console) patient(ctx *gin.Context) {
 	if a.SeesAll() {
 		teams = c.svc.Routing().TeamKeys()
 	}
-	c.render(ctx, http.StatusOK, "patient", page{Title: "Patient", Data: patientData{PatientView: v, Teams: teams,
-		Methods: store.ContactMethods, Outcomes: store.ContactOutcomes}})
+	c.render(ctx, http.StatusOK, "patient", page{Title: v.Patient.GivenName + " " + v.Patient.FamilyName, Data: patientData{PatientPage: v,
+		Lines: c.threadLines(v.Thread), Teams: teams, Methods: store.ContactMethods, Outcomes: store.ContactOutcomes}})
 }
 
 func (c *Console) recordContact(ctx *gin.Context) {

@@ -13,14 +13,18 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/protectnow/protect/app"
+	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/console"
 	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/internal/testdb"
+	"github.com/protectnow/protect/sandbox"
 	"github.com/protectnow/protect/server"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
+	"github.com/protectnow/protect/twilioapi"
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
@@ -45,15 +49,17 @@ const password = "correct horse battery"
 // templates are the shipped ones; cara and ann are comms leads, and ann
 // has the approver right.
 type site struct {
-	t      *testing.T
-	url    string
-	st     *store.Store
-	svc    *escalation.Service
-	tpl    *templateadmin.Service
-	mine   int64 // Norwich escalation
-	theirs int64 // county escalation
-	adaID  int64
-	bobID  int64
+	t        *testing.T
+	url      string
+	st       *store.Store
+	svc      *escalation.Service
+	tpl      *templateadmin.Service
+	mine     int64 // Norwich escalation
+	theirs   int64 // county escalation
+	adaID    int64
+	bobID    int64
+	adminURL string
+	sandbox  *sandbox.Server
 }
 
 func newSite(t *testing.T, opts ...func(*console.Options)) *site {
@@ -66,7 +72,16 @@ func newSite(t *testing.T, opts ...func(*console.Options)) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger})
+	// Texts sent from the console reach the Twilio sandbox.
+	sb, err := sandbox.New(sandbox.Config{AccountSID: config.SandboxAccountSID, AuthToken: config.SandboxAuthToken,
+		CallbackDelay: 2 * time.Millisecond, ReplyDelay: 5 * time.Millisecond, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := httptest.NewServer(sb)
+	t.Cleanup(func() { tw.Close(); sb.Close() })
+	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger,
+		Twilio: twilioapi.New(config.SandboxAccountSID, config.SandboxAuthToken, tw.URL)})
 	if _, err := templateadmin.Seed(ctx, st); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +98,7 @@ func newSite(t *testing.T, opts ...func(*console.Options)) *site {
 	h := server.New(&app.Runtime{Store: st, Redis: testdb.Redis(t), Logger: logger}, con)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := &site{t: t, url: srv.URL, st: st, svc: svc, tpl: tpl}
+	s := &site{t: t, url: srv.URL, st: st, svc: svc, tpl: tpl, sandbox: sb}
 
 	hash, err := console.HashPassword(password)
 	if err != nil {
@@ -361,7 +376,7 @@ func TestInboxClaimResolveAndScoping(t *testing.T) {
 		t.Fatalf("%d csrf.refused entries, want 2", n)
 	}
 	_, page, _ := nina.get(fmt.Sprintf("/console/patients/%d", s.adaID))
-	for _, want := range []string{"phone: no answer", "food escalation resolved", "food escalation claimed", "Ada"} {
+	for _, want := range []string{"Phoned: No answer", "Resolved: Food or shopping", "Claimed: Food or shopping", "Ada"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("patient timeline lacks %q", want)
 		}

@@ -20,11 +20,11 @@ type sharingCase struct {
 }
 
 var sharingCases = []sharingCase{
-	{"another team's escalation", "money escalation", true, false, true},
+	{"another team's escalation", "Opened: Money", true, false, true},
 	{"another team's note", "possible abuse by carer", true, false, true},
 	{"another team's shared note", "prefers calls in the morning", true, true, true},
-	{"another team's contact (who, channel, outcome)", "phone: spoke", true, true, true},
-	{"who recorded the contact", "recorded by user:colin", true, true, true},
+	{"another team's contact (who, channel, outcome)", "Phoned: Spoke to them", true, true, true},
+	{"who recorded the contact", "County council (colin)", true, true, true},
 	{"another team's contact note", "private contact remark", true, false, true},
 	{"another team's shared contact note", "shared contact remark", true, true, true},
 }
@@ -94,5 +94,51 @@ func TestPatientPageSharingRule(t *testing.T) {
 	b.login("nina", password)
 	if _, body, _ := b.get(fmt.Sprintf("/console/escalations/%d", s.mine)); !strings.Contains(body, "share with every team that sees this patient") {
 		t.Error("the note form has no sharing checkbox")
+	}
+}
+
+// The escalation page's conversation follows the same rule: on Ada's
+// Norwich escalation, nina reads the county team's contacts and shared
+// notes but not their private notes or which need they hold; colin, on
+// his own escalation, and the admin read everything. The internal
+// description of a need ("answered 3 to money") is nobody's reading.
+func TestEscalationPageSharingRule(t *testing.T) {
+	s := newSite(t)
+	s.colinWorksOnAda(t)
+	var county int64
+	if err := s.st.Pool().QueryRow(context.Background(), `SELECT id FROM escalations WHERE patient_id = $1 AND team = 'county-council'`,
+		s.adaID).Scan(&county); err != nil {
+		t.Fatal(err)
+	}
+	pages := map[string]string{}
+	for u, id := range map[string]int64{"nina": s.mine, "colin": county, "admin": s.mine} {
+		b := s.browser()
+		if b.login(u, password) != http.StatusSeeOther {
+			t.Fatalf("log in %s", u)
+		}
+		code, body, _ := b.get(fmt.Sprintf("/console/escalations/%d", id))
+		if code != http.StatusOK {
+			t.Fatalf("%s: escalation page %d", u, code)
+		}
+		pages[u] = body
+	}
+	tests := []struct {
+		what, text         string
+		nina, colin, admin bool
+	}{
+		{"another team's note", "possible abuse by carer", false, true, true},
+		{"another team's shared note", "prefers calls in the morning", true, true, true},
+		{"another team's contact", "Phoned: Spoke to them", true, true, true},
+		{"another team's contact note", "private contact remark", false, true, true},
+		{"another team's shared contact note", "shared contact remark", true, true, true},
+		{"another team's need", "Money", false, true, true},
+		{"a need's internal description", "answered 3 to money", false, false, false},
+	}
+	for _, tc := range tests {
+		for u, want := range map[string]bool{"nina": tc.nina, "colin": tc.colin, "admin": tc.admin} {
+			if got := strings.Contains(pages[u], tc.text); got != want {
+				t.Errorf("%s: %s sees %q: %v, want %v", tc.what, u, tc.text, got, want)
+			}
+		}
 	}
 }

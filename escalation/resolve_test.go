@@ -155,7 +155,7 @@ func TestResolveSLA(t *testing.T) {
 			if n, err := e.svc.CheckSLAs(ctx); err != nil || n != 1 {
 				t.Fatalf("second period: %d handled, %v", n, err)
 			}
-			if err := e.svc.Resolve(ctx, nina, esc.ID, "helped", ""); err != nil {
+			if err := e.svc.Resolve(ctx, nina, esc.ID, "helped", "called, seen by the GP"); err != nil {
 				t.Fatal(err)
 			}
 			e.clock.Add(10 * tc.within)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -297,10 +298,13 @@ const maxNote = 4000
 func checkNote(note string, required bool) (string, error) {
 	note = strings.TrimSpace(note)
 	if required && note == "" {
-		return "", invalid("note: required")
+		return "", invalid("Write a note")
 	}
 	if len(note) > maxNote {
-		return "", invalid("note: at most %d characters", maxNote)
+		return "", invalid("The note is too long: write at most %d characters", maxNote)
+	}
+	if !utf8.ValidString(note) || strings.ContainsRune(note, 0) {
+		return "", invalid("The note has characters that cannot be kept: retype it")
 	}
 	return note, nil
 }
@@ -333,8 +337,13 @@ func (s *Service) note(ctx context.Context, a Actor, id int64, note string, shar
 	return nil
 }
 
-// Resolve closes an escalation with an outcome and an optional note.
+// Resolve closes an escalation with an outcome and a note, which is
+// required for urgent and high priorities: what was done for someone at
+// risk must be on record.
 func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note string) error {
+	if outcome == "" {
+		return invalid("Choose an outcome")
+	}
 	if !slices.Contains(Outcomes, outcome) {
 		return invalid("outcome: expected one of %s", strings.Join(Outcomes, ", "))
 	}
@@ -345,6 +354,9 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note 
 	e, err := s.visible(ctx, a, id, "escalation.resolve")
 	if err != nil {
 		return err
+	}
+	if note == "" && (e.Priority == "urgent" || e.Priority == "high") {
+		return invalid("Write a note of what was done: %s priority escalations need one to be resolved", e.Priority)
 	}
 	if err := s.store.ResolveEscalation(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now(), Outcome: outcome, Note: note}); err != nil {
 		return err
@@ -357,7 +369,7 @@ func (s *Service) Resolve(ctx context.Context, a Actor, id int64, outcome, note 
 func (s *Service) HandOver(ctx context.Context, a Actor, id int64, team, note string) error {
 	r := s.Routing()
 	if r.Team(team) == nil {
-		return invalid("team: no team %q", team)
+		return invalid("Choose the team to hand over to")
 	}
 	note, err := checkNote(note, true)
 	if err != nil {
@@ -368,7 +380,7 @@ func (s *Service) HandOver(ctx context.Context, a Actor, id int64, team, note st
 		return err
 	}
 	if team == e.Team {
-		return invalid("team: the escalation is with %s already", team)
+		return invalid("The escalation is with %s already: choose another team", r.TeamName(team))
 	}
 	now := s.now()
 	c, err := s.store.HandOver(ctx, store.Transition{ID: id, Actor: a.Name, At: now, Team: team, Note: note,
@@ -393,7 +405,7 @@ func (s *Service) MarkDuplicate(ctx context.Context, a Actor, id, of int64) erro
 		return err
 	}
 	if o.PatientID != e.PatientID || o.ID == e.ID {
-		return invalid("duplicate_of: must be another escalation of the same patient")
+		return invalid("Choose another escalation of the same patient")
 	}
 	if err := s.store.MarkDuplicate(ctx, store.Transition{ID: id, Actor: a.Name, At: s.now(), DuplicateOf: of,
 		Note: fmt.Sprintf("duplicate of escalation %d", of)}); err != nil {

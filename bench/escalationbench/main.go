@@ -6,12 +6,14 @@
 //     sent to the team's alert SMS leaving Protect (the Twilio API call for
 //     it returning), as p50/p90/p99/max.
 //
-//   - inbox: the console inbox page with -open open escalations, for an
-//     admin (every team) and for a handler of one team, as p50/p99 over
-//     -requests requests.
+//   - inbox: the console inbox page with -open open escalations among
+//     -patients patients, for an admin (every team) and for a handler of
+//     one team, as p50/p99 over -requests requests; then the inbox
+//     searched by NHS number, by a phone number typed with a space, and by
+//     part of a name, and the live poll the page makes every 10 seconds.
 //
 //     go run ./bench/escalationbench -mode alert -rate 500 -duration 20s
-//     go run ./bench/escalationbench -mode inbox -open 10000
+//     go run ./bench/escalationbench -mode inbox -open 10000 -patients 1000000
 package main
 
 import (
@@ -54,6 +56,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long replies arrive (alert)")
 	open := flag.Int("open", 10_000, "open escalations (inbox)")
 	requests := flag.Int("requests", 200, "inbox page requests per user (inbox)")
+	patients := flag.Int("patients", 0, "patients in all, at least -open (inbox)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run")
 	flag.Parse()
 	ctx := context.Background()
@@ -71,7 +74,7 @@ func main() {
 		err = benchAlert(ctx, *rate, *duration)
 	}
 	if err == nil && (*mode == "inbox" || *mode == "all") {
-		err = benchInbox(ctx, *open, *requests)
+		err = benchInbox(ctx, *open, max(*patients, *open), *requests)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "escalationbench:", err)
@@ -327,7 +330,7 @@ func pct(ds []time.Duration, p int) time.Duration {
 	return s[i].Round(time.Millisecond / 10)
 }
 
-func benchInbox(ctx context.Context, open, requests int) error {
+func benchInbox(ctx context.Context, open, patients, requests int) error {
 	st, done, err := freshStore(ctx)
 	if err != nil {
 		return err
@@ -339,18 +342,28 @@ func benchInbox(ctx context.Context, open, requests int) error {
 		return err
 	}
 	teams := routing.TeamKeys()
-	fmt.Printf("inbox: %d open escalations across %d teams\n", open, len(teams))
-	_, err = st.Pool().Exec(ctx, `INSERT INTO patients (nhs_number, given_name, family_name, date_of_birth, locality)
-		SELECT '1' || lpad(i::text, 9, '0'), 'Bench', 'Patient ' || i, '1940-01-01', 'Norwich' FROM generate_series(1, $1) i`, open)
+	fmt.Printf("inbox: %d open escalations across %d teams, %d patients\n", open, len(teams), patients)
+	// The first -open patients have an escalation; each has a mobile
+	// (07911 for them, 07912 for the rest) and a reply to show.
+	_, err = st.Pool().Exec(ctx, `INSERT INTO patients (nhs_number, given_name, family_name, date_of_birth, locality, mobile, mobile_kind)
+		SELECT '1' || lpad(i::text, 9, '0'), 'Bench', 'Patient ' || i, '1940-01-01', 'Norwich',
+			CASE WHEN i <= $2 THEN '+447911' ELSE '+447912' END || lpad((i % 1000000)::text, 6, '0'), 'mobile'
+		FROM generate_series(1, $1) i`, patients, open)
 	if err != nil {
 		return fmt.Errorf("seed patients: %w", err)
+	}
+	_, err = st.Pool().Exec(ctx, `INSERT INTO messages (direction, patient_id, from_number, to_number, body, kind, created_at)
+		SELECT 'in', id, mobile, '+447700900999', 'I am not too bad but I could do with a call', 'unmatched', now() - interval '1 hour'
+		FROM patients WHERE id <= $1`, open)
+	if err != nil {
+		return fmt.Errorf("seed replies: %w", err)
 	}
 	_, err = st.Pool().Exec(ctx, `INSERT INTO escalations (patient_id, category, priority, team, routed_team, due_at, opened_at, updated_at, need_count)
 		SELECT id, (ARRAY['food','social','clinical','call-back','unreachable'])[1 + id % 5],
 			(ARRAY['urgent','high','normal','normal','low'])[1 + id % 5],
 			($1::text[])[1 + id % array_length($1::text[], 1)], ($1::text[])[1 + id % array_length($1::text[], 1)],
 			now() + (id % 48 - 24) * interval '1 hour', now() - (id % 1000) * interval '1 minute', now(), 1
-		FROM patients`, teams)
+		FROM patients WHERE id <= $2`, teams, open)
 	if err != nil {
 		return fmt.Errorf("seed escalations: %w", err)
 	}
@@ -379,23 +392,9 @@ func benchInbox(ctx context.Context, open, requests int) error {
 		if err := st.CreateSession(ctx, secret, id, time.Now().Add(time.Hour)); err != nil {
 			return err
 		}
-		var lat []time.Duration
-		for i := range requests + 10 {
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/console/inbox", nil)
-			req.AddCookie(&http.Cookie{Name: "protect_session", Value: secret})
-			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `id="inbox"`) {
-				return fmt.Errorf("inbox for %s: %d", u.name, resp.StatusCode)
-			}
-			if i >= 10 { // warm-up
-				lat = append(lat, time.Since(start))
-			}
+		lat, err := timeGets(srv.URL, secret, requests, func(int) string { return "/console/inbox" }, `id="inbox"`)
+		if err != nil {
+			return fmt.Errorf("inbox for %s: %w", u.name, err)
 		}
 		var inTeam int
 		if u.team == "" {
@@ -404,6 +403,50 @@ func benchInbox(ctx context.Context, open, requests int) error {
 			return err
 		}
 		fmt.Printf("  %-8s (%5d open in view, page of 100): p50 %v  p99 %v  max %v\n", u.name, inTeam, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+		// Searches, each request a different escalated patient, and the
+		// live poll.
+		for _, q := range []struct {
+			what string
+			path func(i int) string
+			want string
+		}{
+			{"search NHS number", func(i int) string { return fmt.Sprintf("/console/inbox?q=1%09d", 1+i*37%open) }, `id="searched"`},
+			{"search phone", func(i int) string {
+				return fmt.Sprintf("/console/inbox?q=07911+%06d", (1+i*37%open)%1000000)
+			}, `id="searched"`},
+			{"search name", func(i int) string { return fmt.Sprintf("/console/inbox?q=patient+%d", 1+i*37%open) }, `id="searched"`},
+			{"live poll", func(int) string { return "/console/inbox/live" }, `"urgent_unclaimed"`},
+		} {
+			lat, err := timeGets(srv.URL, secret, requests, q.path, q.want)
+			if err != nil {
+				return fmt.Errorf("%s for %s: %w", q.what, u.name, err)
+			}
+			fmt.Printf("  %-8s %-18s: p50 %v  p99 %v  max %v\n", u.name, q.what, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+		}
 	}
 	return nil
+}
+
+// timeGets times requests GETs of path(i) with a session, after 10
+// warm-up requests, checking each answer is 200 and holds want.
+func timeGets(base, secret string, requests int, path func(i int) string, want string) ([]time.Duration, error) {
+	var lat []time.Duration
+	for i := range requests + 10 {
+		req, _ := http.NewRequest(http.MethodGet, base+path(i), nil)
+		req.AddCookie(&http.Cookie{Name: "protect_session", Value: secret})
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			return nil, fmt.Errorf("%s: %d", path(i), resp.StatusCode)
+		}
+		if i >= 10 { // warm-up
+			lat = append(lat, time.Since(start))
+		}
+	}
+	return lat, nil
 }
