@@ -270,6 +270,9 @@ type page struct {
 	Data  any
 	// Sandbox shows the sandbox banner.
 	Sandbox bool
+	// Held are the senders whose sending is held by an account or
+	// gateway fault: every signed-in page says so until it is fixed.
+	Held []store.SenderHold
 }
 
 func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
@@ -279,6 +282,13 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 	}
 	p.Now = c.svc.Now()
 	p.Sandbox = c.sandbox
+	if p.User != nil && c.store != nil {
+		held, err := c.store.HeldSenders(ctx.Request.Context())
+		if err != nil {
+			c.logger.Warn("could not read held senders for the banner", "error", err)
+		}
+		p.Held = held
+	}
 	if f := ctx.Query("done"); f != "" && p.Flash == "" && len(f) < 40 {
 		p.Flash = flashText(f)
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,6 +90,45 @@ func TestSessionIdleTimeout(t *testing.T) {
 		}
 		if code == http.StatusSeeOther && !strings.HasPrefix(h.Get("Location"), "/console/login") {
 			t.Fatalf("redirected to %s", h.Get("Location"))
+		}
+	}
+}
+
+// A sender held by an account fault (a wrong Twilio credential) is on
+// every signed-in page until it is released, in words a duty manager can
+// act on; the log-in page does not show it.
+func TestHeldSenderBanner(t *testing.T) {
+	s := newSite(t)
+	const banner = "Sending is held for +447700900999"
+	b := s.browser()
+	_, login, _ := b.get("/console/login")
+	if strings.Contains(login, banner) {
+		t.Fatal("the log-in page shows the hold")
+	}
+	if b.login("nina", password) != http.StatusSeeOther {
+		t.Fatal("log in")
+	}
+	tests := []struct {
+		name string
+		sql  string
+		want bool
+	}{
+		{"not held", `SELECT 0`, false},
+		{"held", `WITH h AS (INSERT INTO sender_holds (sender, reason, error_code, probe_at)
+			VALUES ('+447700900999', 'Twilio refused the account: Authenticate', 20003, now()) RETURNING 1) SELECT count(*) FROM h`, true},
+		{"released", `WITH h AS (DELETE FROM sender_holds RETURNING 1) SELECT count(*) FROM h`, false},
+	}
+	for _, tt := range tests {
+		s.count(tt.sql)
+		for _, p := range []string{"/console/inbox", fmt.Sprintf("/console/patients/%d", s.adaID)} {
+			_, body, _ := b.get(p)
+			body = html.UnescapeString(body) // the template writes + as &#43;
+			if got := strings.Contains(body, banner); got != tt.want {
+				t.Errorf("%s, %s: banner shown %v", tt.name, p, got)
+			}
+			if tt.want && !strings.Contains(body, "Twilio error 20003") {
+				t.Errorf("%s, %s: the banner does not give the error", tt.name, p)
+			}
 		}
 	}
 }
