@@ -308,9 +308,10 @@ func soakRun(ctx context.Context, p Params, name string, faults bool) (*soakResu
 	cancel()
 
 	res.replies, res.replies2xx, res.retried, res.lost = int(sent.Load()), int(ok2xx.Load()), int(retried.Load()), int(lost.Load())
+	texts := e.texts()
 	for _, pt := range patients {
 		intros := 0
-		for _, m := range e.texts()[pt.E164] {
+		for _, m := range texts[pt.E164] {
 			if isIntro(m.Body) {
 				intros++
 			}
