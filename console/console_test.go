@@ -49,17 +49,16 @@ const password = "correct horse battery"
 // templates are the shipped ones; cara and ann are comms leads, and ann
 // has the approver right.
 type site struct {
-	t        *testing.T
-	url      string
-	st       *store.Store
-	svc      *escalation.Service
-	tpl      *templateadmin.Service
-	mine     int64 // Norwich escalation
-	theirs   int64 // county escalation
-	adaID    int64
-	bobID    int64
-	adminURL string
-	sandbox  *sandbox.Server
+	t       *testing.T
+	url     string
+	st      *store.Store
+	svc     *escalation.Service
+	tpl     *templateadmin.Service
+	mine    int64 // Norwich escalation
+	theirs  int64 // county escalation
+	adaID   int64
+	bobID   int64
+	sandbox *sandbox.Server
 }
 
 func newSite(t *testing.T, opts ...func(*console.Options)) *site {

@@ -153,14 +153,9 @@ func (e *env) childEnv(pool int, twilioURL string) []string {
 	}, e.extraEnv...)
 }
 
-// cli runs a protect command to the end and returns its output. An exit
-// status other than 0 is an *exec.ExitError.
-func (e *env) cli(ctx context.Context, limit time.Duration, args ...string) (string, error) {
-	out, _, err := e.cliSplit(ctx, limit, args...)
-	return out, err
-}
-
-// cliSplit is cli with stdout and stderr apart.
+// cliSplit runs a protect command to the end and returns its standard
+// output and error apart. An exit status other than 0 is an
+// *exec.ExitError.
 func (e *env) cliSplit(ctx context.Context, limit time.Duration, args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
