@@ -32,6 +32,8 @@ type Routes struct {
 	Logger      *slog.Logger
 	// Templates serves the template editor's routes when set.
 	Templates *templateadmin.Service
+	// Location cuts campaign reports into days; default Europe/London.
+	Location *time.Location
 }
 
 // Register adds the API routes.
@@ -44,6 +46,7 @@ func (a *Routes) Register(r *gin.Engine) {
 	for _, action := range []string{"start", "pause", "resume", "cancel"} {
 		g.POST("/campaigns/:id/"+action, lead, a.campaignAction(action))
 	}
+	a.registerReports(g, lead)
 	if a.Escalations != nil {
 		a.registerEscalations(g)
 	}

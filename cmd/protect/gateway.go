@@ -170,7 +170,7 @@ func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
 	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, Templates: g.templates, SessionKey: cfg.SessionKey,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger, Redis: g.rt.Redis,
-		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle})
+		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle, Engine: g.engine})
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +224,7 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 	g.rt.Logger.Info("workers running", "concurrency", cfg.WorkerConcurrency)
 	var wg sync.WaitGroup
 	wg.Go(func() { g.esc.Run(ctx) })
+	wg.Go(func() { g.engine.RefreshReports(ctx, outreach.ReportRefreshEvery, cfg.Timezone) })
 	g.engine.Run(ctx)
 	wg.Wait()
 	g.draining.Store(true)
