@@ -23,15 +23,33 @@ const reportMaxAge = time.Minute
 // registerReports adds a campaign's report, worklists and forecast.
 func (a *Routes) registerReports(g *gin.RouterGroup, lead gin.HandlerFunc) {
 	g.GET("/campaigns/:id/report", lead, a.campaignReport)
-	g.GET("/campaigns/:id/worklists/:kind", lead, a.campaignWorklist)
+	// Worklists name patients: programme leads only, who hand them to the
+	// teams that will phone them.
+	g.GET("/campaigns/:id/worklists/:kind", allow(store.RoleProgrammeLead), a.campaignWorklist)
 	g.GET("/campaigns/:id/forecast", lead, a.campaignForecast)
 }
 
-// problem answers with an RFC 9457 problem details document.
+// problem answers with an RFC 9457 problem details document and stops
+// the request. Every error of the API is answered this way.
 func problem(c *gin.Context, status int, title, detail string) {
+	problemWith(c, status, detail, gin.H{"title": title})
+}
+
+// problemOf answers with problem details titled by the status.
+func problemOf(c *gin.Context, status int, detail string) {
+	problemWith(c, status, detail, nil)
+}
+
+// problemWith answers with problem details and extension members (such
+// as a template's report), which may also replace the title.
+func problemWith(c *gin.Context, status int, detail string, ext gin.H) {
+	body := gin.H{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail,
+		"instance": c.Request.URL.Path}
+	for k, v := range ext {
+		body[k] = v
+	}
 	c.Header("Content-Type", "application/problem+json")
-	c.AbortWithStatusJSON(status, gin.H{"type": "about:blank", "title": title, "status": status, "detail": detail,
-		"instance": c.Request.URL.Path})
+	c.AbortWithStatusJSON(status, body)
 }
 
 // reportProblem turns an error of the report endpoints into problem

@@ -37,6 +37,7 @@ func TestCampaignReportAPI(t *testing.T) {
 	}
 	lead, _ := st.CreateAPIToken(ctx, "lead", store.RoleProgrammeLead, "test")
 	handler, _ := st.CreateAPIToken(ctx, "handler", store.RoleHandler, "test")
+	admin, _ := st.CreateAPIToken(ctx, "admin", store.RoleAdmin, "test")
 	c, err := eng.CreateCampaign(ctx, outreach.CampaignSpec{Name: "r", Cohort: "api", Sender: "+447700900999", Pace: 2,
 		Window: json.RawMessage(`{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00", "bank_holidays": "none"}`)})
 	if err != nil {
@@ -76,8 +77,12 @@ func TestCampaignReportAPI(t *testing.T) {
 		status            int
 		problem           bool
 	}{
-		{"handler refused", "/api/v1/campaigns/1/report", handler, 403, false},
-		{"handler refused worklist", "/api/v1/campaigns/1/worklists/unreachable", handler, 403, false},
+		{"handler refused", "/api/v1/campaigns/1/report", handler, 403, true},
+		{"handler refused worklist", "/api/v1/campaigns/1/worklists/unreachable", handler, 403, true},
+		{"admin sees the report", "/api/v1/campaigns/1/report", admin, 200, false},
+		// Worklists name patients: programme leads only.
+		{"admin refused worklist", "/api/v1/campaigns/1/worklists/unreachable", admin, 403, true},
+		{"no token", "/api/v1/campaigns/1/report", "", 401, true},
 		{"unknown campaign", "/api/v1/campaigns/99/report", lead, 404, true},
 		{"bad id", "/api/v1/campaigns/x/forecast", lead, 400, true},
 		{"unknown worklist", "/api/v1/campaigns/1/worklists/everyone", lead, 404, true},

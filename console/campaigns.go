@@ -132,6 +132,8 @@ type campaignData struct {
 	NextDay       string
 	// Coverage is the bank holiday coverage warning, if any.
 	Coverage string
+	// Worklists offers the worklists: programme leads only.
+	Worklists bool
 }
 
 func (c *Console) loadCampaign(ctx *gin.Context) (store.Campaign, bool) {
@@ -159,7 +161,7 @@ func (c *Console) campaignPage(ctx *gin.Context) {
 	now := c.svc.Now()
 	d := campaignData{C: camp, R: r, Actions: campaignActions[camp.State], FinishBy: ctx.Query("finish_by"),
 		Chart: activityChart(r.Hours, now, c.loc), NextHour: attemptsPhrase(r.NextHour), NextDay: attemptsPhrase(r.NextDay),
-		Coverage: outreach.CoverageWarning(camp, now)}
+		Coverage: outreach.CoverageWarning(camp, now), Worklists: actorOf(ctx).Role == store.RoleProgrammeLead}
 	if w, err := window.Parse(camp.Window); err == nil {
 		d.Window = describeWindow(w)
 	}
@@ -594,7 +596,15 @@ var worklistTitles = map[string]string{
 	store.WorklistNoRoute:     "No contact route",
 }
 
+// worklistQuery reads a worklist's campaign and filters. Worklists name
+// patients, so only programme leads, who hand them to the teams that will
+// phone them, get them: an admin is refused and the refusal audited.
 func (c *Console) worklistQuery(ctx *gin.Context) (store.Campaign, store.WorklistQuery, bool) {
+	if a := actorOf(ctx); a.Role != store.RoleProgrammeLead {
+		c.svc.Audit(ctx.Request.Context(), a, "campaign.refused", "console", 0, map[string]any{"path": ctx.Request.URL.Path})
+		c.render(ctx, http.StatusForbidden, "error", page{Title: "Not allowed", Error: "Worklists name patients: they are for programme leads only."})
+		return store.Campaign{}, store.WorklistQuery{}, false
+	}
 	camp, ok := c.loadCampaign(ctx)
 	if !ok {
 		return camp, store.WorklistQuery{}, false

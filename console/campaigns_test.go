@@ -358,6 +358,17 @@ func TestCampaignWorklistDownload(t *testing.T) {
 			t.Errorf("%+v: download not audited with its row count", tt)
 		}
 	}
+	// Admins see the figures but not the people.
+	ab := s.browser()
+	ab.login("admin", password)
+	for _, p := range []string{"worklists/unreachable", "worklists/unreachable/download", "worklists/no-contact-route/download"} {
+		if code, body, _ := ab.get(fmt.Sprintf("/console/campaigns/%d/%s", c.ID, p)); code != 403 || strings.Contains(body, "9434765") {
+			t.Errorf("admin GET %s: %d", p, code)
+		}
+	}
+	if code, page, _ := ab.get(fmt.Sprintf("/console/campaigns/%d", c.ID)); code != 200 || strings.Contains(page, `id="wl-unreachable"`) {
+		t.Errorf("admin campaign page %d offers the worklists", code)
+	}
 	_, body, _ := b.get(fmt.Sprintf("/console/campaigns/%d/worklists/unreachable/download?locality=Norwich", c.ID))
 	if !strings.Contains(body, `'=cmd|' /C calc'!A0`) || !strings.Contains(body, "'+447700900108") {
 		t.Errorf("formula cells not quoted:\n%s", body)
