@@ -580,3 +580,54 @@ func (s *Store) StaleReportCampaigns(ctx context.Context, now time.Time, maxAge 
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
+
+// EscalationLoad counts a team's unresolved escalations at one priority
+// and state (open or claimed), and how many of them are overdue: open past
+// the time to claim, or claimed past the time to resolve.
+type EscalationLoad struct {
+	Team, Priority, State string
+	Count, Overdue        int
+}
+
+// EscalationLoads counts unresolved escalations by team, priority and
+// state, for the metrics gauges. It reads only unresolved rows (the inbox
+// index).
+func (s *Store) EscalationLoads(ctx context.Context, now time.Time) ([]EscalationLoad, error) {
+	rows, err := s.pool.Query(ctx, `SELECT team, priority, state, count(*),
+			count(*) FILTER (WHERE (state = 'open' AND due_at < $1) OR (state = 'claimed' AND resolve_by < $1))
+		FROM escalations WHERE state IN ('open', 'claimed') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, now)
+	if err != nil {
+		return nil, fmt.Errorf("escalation loads: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (EscalationLoad, error) {
+		var l EscalationLoad
+		err := r.Scan(&l.Team, &l.Priority, &l.State, &l.Count, &l.Overdue)
+		return l, err
+	})
+}
+
+// CampaignFunnel is a campaign's name and state with the funnel of its
+// stored report.
+type CampaignFunnel struct {
+	Name, State string
+	Funnel      Funnel
+}
+
+// CampaignFunnels lists the funnels of every campaign's stored report (the
+// workers keep those of active campaigns fresh), for the metrics gauges:
+// one row per campaign, never a scan of its patients.
+func (s *Store) CampaignFunnels(ctx context.Context) ([]CampaignFunnel, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.name, c.state, r.report -> 'funnel'
+		FROM campaigns c JOIN campaign_reports r ON r.campaign_id = c.id ORDER BY c.id`)
+	if err != nil {
+		return nil, fmt.Errorf("campaign funnels: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignFunnel, error) {
+		var f CampaignFunnel
+		var b []byte
+		if err := r.Scan(&f.Name, &f.State, &b); err != nil {
+			return f, err
+		}
+		return f, json.Unmarshal(b, &f.Funnel)
+	})
+}
