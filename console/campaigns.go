@@ -260,9 +260,9 @@ func describePolicy(b []byte) string {
 	}
 	var steps []string
 	for _, s := range pol.Steps {
-		steps = append(steps, fmt.Sprintf("%s, wait %s", channelWords[s.Channel][0], time.Duration(s.Wait)))
+		steps = append(steps, fmt.Sprintf("a %s, then wait %s", channelWords[s.Channel][0], spell(time.Duration(s.Wait))))
 	}
-	return strings.Join(steps, "; then ")
+	return strings.Join(steps, "; ")
 }
 
 type confirmData struct {
@@ -807,7 +807,7 @@ func activityChart(hours []store.Bucket, now time.Time, loc *time.Location) temp
 		planned[i], sent[i], answered[i] = b.Planned, b.Contacts, b.Answered
 		peak = max(peak, b.Planned, b.Contacts, b.Answered)
 	}
-	const w, h, left, bottom, top = 720.0, 220.0, 44.0, 30.0, 10.0
+	const w, h, left, bottom, top = 600.0, 240.0, 44.0, 32.0, 12.0
 	bw := (w - left - 4) / n
 	y := func(v int) float64 { return top + (h-top-bottom)*(1-float64(v)/float64(peak)) }
 	var b strings.Builder
@@ -817,7 +817,7 @@ func activityChart(hours []store.Bucket, now time.Time, loc *time.Location) temp
 	for _, frac := range []float64{0, 0.5, 1} {
 		v := int(float64(peak) * frac)
 		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="#d8dde0"/>`, left, w, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%g" y="%.1f" font-size="10" text-anchor="end" fill="#4c6272">%s</text>`, left-4, y(v)+3, thousands(v))
+		fmt.Fprintf(&b, `<text x="%g" y="%.1f" font-size="13" text-anchor="end" fill="#4c6272">%s</text>`, left-4, y(v)+3, thousands(v))
 	}
 	nowX := left + float64(now.Sub(start))/float64(time.Hour)*bw
 	for i := 0; i < n; i++ {
@@ -842,11 +842,11 @@ func activityChart(hours []store.Bucket, now time.Time, loc *time.Location) temp
 				label = t.Format("Mon 2")
 			}
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="#aeb7bd"/>`, x, x, h-bottom, h-bottom+4)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="10" text-anchor="middle" fill="#4c6272">%s</text>`, x, h-bottom+15, template.HTMLEscapeString(label))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="13" text-anchor="middle" fill="#4c6272">%s</text>`, x, h-bottom+15, template.HTMLEscapeString(label))
 		}
 	}
 	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="#d5281b" stroke-width="1.5"/>`, nowX, nowX, top, h-bottom)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="10" fill="#d5281b">now</text>`, nowX+3, top+9)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="13" fill="#d5281b">now</text>`, nowX+3, top+9)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
@@ -883,6 +883,69 @@ func init() {
 	templateFuncs["round"] = func(f float64) string { return thousands(int(f + 0.5)) }
 	templateFuncs["attempts"] = attemptsPhrase
 	templateFuncs["errs"] = func(m map[string][]string, k string) []string { return m[k] }
+}
+
+// spell writes a policy wait in words: "2 days", "36 hours", "90 minutes".
+func spell(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.Itoa(n) + " " + unit + "s"
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	}
+	return plural(int(d.Round(time.Minute)/time.Minute), "minute")
+}
+
+// channelNames name a report's channel rows ("none": the patient had no
+// number the campaign could use).
+var channelNames = map[string]string{"sms": "Text message", "voice": "Phone call", "none": "No contact route"}
+
+// languageNames name the languages cohort extracts carry (ISO 639-1).
+var languageNames = map[string]string{"en": "English", "cy": "Welsh", "pl": "Polish", "pt": "Portuguese", "lt": "Lithuanian",
+	"ro": "Romanian", "bn": "Bengali", "ur": "Urdu", "pa": "Punjabi", "gu": "Gujarati", "ar": "Arabic", "zh": "Chinese",
+	"so": "Somali", "tr": "Turkish", "fr": "French", "es": "Spanish", "it": "Italian", "ru": "Russian", "uk": "Ukrainian"}
+
+// rowLabel names a breakdown row for people: words, not codes.
+func rowLabel(group string, r store.FunnelRow) string {
+	switch {
+	case r.Key == "":
+		return "Not recorded"
+	case group == "channel" && channelNames[r.Key] != "":
+		return channelNames[r.Key]
+	case group == "language" && languageNames[r.Key] != "":
+		return languageNames[r.Key]
+	}
+	return r.Label
+}
+
+// needName names a need category: "unreachable" is the hand-over of a
+// person not reached; others are their words with a capital.
+func needName(k string) string {
+	if k == "unreachable" {
+		return "Not reached: handed to a person"
+	}
+	return capitalise(strings.NewReplacer("_", " ", "-", " ").Replace(k))
+}
+
+// dayName writes a forecast day (YYYY-MM-DD) as "Mon 30 Nov".
+func dayName(s string) string {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	return t.Format("Mon 2 Jan")
+}
+
+func init() {
+	templateFuncs["rowLabel"] = rowLabel
+	templateFuncs["needName"] = needName
+	templateFuncs["dayName"] = dayName
 }
 
 // breakdownRows feeds the "breakdown" template: a table's id, its first
