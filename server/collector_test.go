@@ -39,7 +39,7 @@ func TestCollectorGauges(t *testing.T) {
 	gatewaytest.ImportOne(t, st, "metrics", "Ada")
 	gatewaytest.ImportOne(t, st, "metrics", "Bob")
 	c, err := eng.CreateCampaign(ctx, outreach.CampaignSpec{Name: "spring", Cohort: "metrics", Sender: gatewaytest.Sender, Pace: 1,
-		Window: json.RawMessage(`{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00", "bank_holidays": "none"}`),
+		Window:    json.RawMessage(`{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00", "bank_holidays": "none"}`),
 		CreatedBy: "test"})
 	if err != nil {
 		t.Fatal(err)
