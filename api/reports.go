@@ -99,6 +99,7 @@ func (a *Routes) campaignReport(c *gin.Context) {
 		a.reportProblem(c, err)
 		return
 	}
+	a.audit(c, "campaign.report.view", camp.ID, nil)
 	c.JSON(http.StatusOK, gin.H{"campaign": camp, "report": r})
 }
 
@@ -160,6 +161,7 @@ func (a *Routes) campaignForecast(c *gin.Context) {
 		problem(c, http.StatusUnprocessableEntity, "No forecast", err.Error())
 		return
 	}
+	a.audit(c, "campaign.forecast.view", camp.ID, map[string]any{"finish_by": c.Query("finish_by")})
 	c.JSON(http.StatusOK, f)
 }
 

@@ -97,6 +97,11 @@ func TestCampaignReportAPI(t *testing.T) {
 			t.Errorf("%s: not a problem document: %s %v", tt.name, kind, body)
 		}
 	}
+	for _, action := range []string{"campaign.report.view", "campaign.forecast.view"} {
+		if n, err := st.AuditLog(ctx, store.AuditQuery{Actor: "token:lead", Action: action}); err != nil || len(n) != 1 {
+			t.Errorf("%s audited %d times (%v), want once", action, len(n), err)
+		}
+	}
 	if n, err := st.AuditLog(ctx, store.AuditQuery{Actor: "token:lead", Action: "campaign.worklist.download"}); err != nil || len(n) != 1 || n[0].Details["rows"] != float64(1) {
 		t.Errorf("worklist download audit: %v %v", n, err)
 	}

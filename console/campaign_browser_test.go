@@ -84,6 +84,14 @@ func TestBrowserLeadSeesAndPausesCampaign(t *testing.T) {
 			if over > 0 {
 				t.Errorf("%s at %d px scrolls sideways by %d px", p.name, width, over)
 			}
+			if p.name == "campaign-page" {
+				// Bob's escalation took an hour to claim and four to
+				// resolve; the others are open past their time to claim.
+				esc, err := text(ctx, chromedp.Text(chromedp.CSS(`#escalations tr[data-team="norwich-council"]`)))
+				if err != nil || strings.Count(esc, "1h 00m") != 2 || strings.Count(esc, "4h 00m") != 2 {
+					t.Errorf("Norwich escalations at %d px: %q (%v)", width, esc, err)
+				}
+			}
 			if dir == "" {
 				continue
 			}

@@ -653,9 +653,16 @@ func (c *Console) worklistPage(ctx *gin.Context) {
 }
 
 // csvSafe keeps a cell from being read as a formula by a spreadsheet: a
-// cell starting with = + - @ tab or carriage return gets a leading quote.
+// cell starting with = + - @ tab or carriage return, or with spaces before
+// one of = + - @ (spreadsheets skip them), gets a leading quote.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s == "" {
+		return s
+	}
+	if strings.ContainsRune("\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	if t := strings.TrimLeft(s, " "); t != "" && strings.ContainsRune("=+-@", rune(t[0])) {
 		return "'" + s
 	}
 	return s
