@@ -32,10 +32,13 @@ type Routes struct {
 	Logger      *slog.Logger
 	// Templates serves the template editor's routes when set.
 	Templates *templateadmin.Service
+	// Location cuts campaign reports into days; default Europe/London.
+	Location *time.Location
 }
 
 // Register adds the API routes.
 func (a *Routes) Register(r *gin.Engine) {
+	r.GET("/api/v1/openapi.json", serveOpenAPI)
 	g := r.Group("/api/v1", a.authenticate)
 	lead := allow(store.RoleAdmin, store.RoleProgrammeLead)
 	g.GET("/campaigns", lead, a.listCampaigns)
@@ -44,6 +47,7 @@ func (a *Routes) Register(r *gin.Engine) {
 	for _, action := range []string{"start", "pause", "resume", "cancel"} {
 		g.POST("/campaigns/:id/"+action, lead, a.campaignAction(action))
 	}
+	a.registerReports(g, lead)
 	if a.Escalations != nil {
 		a.registerEscalations(g)
 	}
@@ -63,17 +67,17 @@ func (a *Routes) authenticate(c *gin.Context) {
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || token == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="protect"`)
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "a bearer token is required"})
+		problemOf(c, http.StatusUnauthorized, "a bearer token is required")
 		return
 	}
 	t, err := a.Store.APITokenBySecret(c.Request.Context(), token)
 	if errors.Is(err, store.ErrNotFound) {
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "unknown or revoked token"})
+		problemOf(c, http.StatusUnauthorized, "unknown or revoked token")
 		return
 	}
 	if err != nil {
 		a.Logger.Error("token lookup failed", "error", err)
-		c.AbortWithStatus(http.StatusInternalServerError)
+		problemOf(c, http.StatusInternalServerError, "Something went wrong; it has been logged.")
 		return
 	}
 	c.Set("principal", principal{actor: "token:" + t.Name, role: t.Role, tokenID: t.ID})
@@ -84,7 +88,7 @@ func allow(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := c.MustGet("principal").(principal)
 		if !slices.Contains(roles, p.role) {
-			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "your role may not do this"})
+			problemOf(c, http.StatusForbidden, "your role may not do this")
 			return
 		}
 		c.Next()
@@ -96,12 +100,12 @@ func actor(c *gin.Context) string { return c.MustGet("principal").(principal).ac
 func (a *Routes) fail(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		c.JSON(http.StatusNotFound, gin.H{"error": err.Error()})
+		problemOf(c, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrStateConflict):
-		c.JSON(http.StatusConflict, gin.H{"error": err.Error()})
+		problemOf(c, http.StatusConflict, err.Error())
 	default:
 		a.Logger.Error("api request failed", "path", c.FullPath(), "error", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+		problemOf(c, http.StatusInternalServerError, "internal error")
 	}
 }
 
@@ -141,7 +145,7 @@ func (a *Routes) listCampaigns(c *gin.Context) {
 func (a *Routes) createCampaign(c *gin.Context) {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	if err != nil {
-		c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body too large"})
+		problemOf(c, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
 	var spec struct {
@@ -151,7 +155,7 @@ func (a *Routes) createCampaign(c *gin.Context) {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid JSON: " + err.Error()})
+		problemOf(c, http.StatusBadRequest, "invalid JSON: "+err.Error())
 		return
 	}
 	s := spec.CampaignSpec
@@ -163,9 +167,9 @@ func (a *Routes) createCampaign(c *gin.Context) {
 	var invalid *outreach.InvalidSpecError
 	switch {
 	case errors.As(err, &invalid):
-		c.JSON(http.StatusUnprocessableEntity, gin.H{"error": invalid.Error()})
+		problemOf(c, http.StatusUnprocessableEntity, invalid.Error())
 	case errors.Is(err, store.ErrDuplicate):
-		c.JSON(http.StatusConflict, gin.H{"error": "a campaign with that name exists"})
+		problemOf(c, http.StatusConflict, "a campaign with that name exists")
 	case err != nil:
 		a.fail(c, err)
 	default:

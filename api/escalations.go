@@ -43,13 +43,13 @@ func (a *Routes) escFail(c *gin.Context, err error) {
 	var inv *escalation.InvalidError
 	switch {
 	case errors.As(err, &inv):
-		c.JSON(http.StatusUnprocessableEntity, gin.H{"error": inv.Msg})
+		problemOf(c, http.StatusUnprocessableEntity, inv.Msg)
 	case errors.Is(err, escalation.ErrForbidden):
-		c.JSON(http.StatusForbidden, gin.H{"error": err.Error()})
+		problemOf(c, http.StatusForbidden, err.Error())
 	case errors.Is(err, store.ErrEscalationState):
-		c.JSON(http.StatusConflict, gin.H{"error": "the escalation is not in a state that allows this"})
+		problemOf(c, http.StatusConflict, "the escalation is not in a state that allows this")
 	case errors.Is(err, store.ErrNotFound):
-		c.JSON(http.StatusNotFound, gin.H{"error": "not found"})
+		problemOf(c, http.StatusNotFound, "not found")
 	default:
 		a.fail(c, err)
 	}
@@ -69,7 +69,7 @@ func (a *Routes) actorAndID(c *gin.Context) (escalation.Actor, int64, bool) {
 func pathID(c *gin.Context) (int64, bool) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "id must be a positive number"})
+		problemOf(c, http.StatusBadRequest, "id must be a positive number")
 		return 0, false
 	}
 	return id, true
@@ -80,7 +80,7 @@ func decode(c *gin.Context, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid JSON: " + err.Error()})
+		problemOf(c, http.StatusBadRequest, "invalid JSON: "+err.Error())
 		return false
 	}
 	return true
@@ -152,7 +152,7 @@ func (a *Routes) escalationAction(c *gin.Context) {
 	case "duplicate":
 		err = a.Escalations.MarkDuplicate(ctx, act, id, b.DuplicateOf)
 	default:
-		c.JSON(http.StatusNotFound, gin.H{"error": "unknown action; use claim, note, resolve, handover or duplicate"})
+		problemOf(c, http.StatusNotFound, "unknown action; use claim, note, resolve, handover or duplicate")
 		return
 	}
 	if err != nil {

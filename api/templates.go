@@ -73,14 +73,14 @@ func (a *Routes) templateFail(c *gin.Context, err error) {
 	var invalid *templateadmin.InvalidError
 	switch {
 	case errors.As(err, &invalid):
-		c.JSON(status, gin.H{"error": invalid.Error(), "report": invalid.Report})
+		problemWith(c, status, invalid.Error(), gin.H{"report": invalid.Report})
 	case status == http.StatusInternalServerError || status == http.StatusNotFound:
 		a.fail(c, err)
 	default:
 		if status == http.StatusTooManyRequests {
 			c.Header("Retry-After", "600")
 		}
-		c.JSON(status, gin.H{"error": err.Error()})
+		problemOf(c, status, err.Error())
 	}
 }
 
@@ -96,7 +96,7 @@ func (a *Routes) reply(c *gin.Context, status int, v any, err error) {
 func pathInt(c *gin.Context, name string) (int64, bool) {
 	n, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || n <= 0 {
-		c.JSON(http.StatusBadRequest, gin.H{"error": name + " must be a positive number"})
+		problemOf(c, http.StatusBadRequest, name+" must be a positive number")
 		return 0, false
 	}
 	return n, true
@@ -116,7 +116,7 @@ func bind(c *gin.Context, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid JSON: " + err.Error()})
+		problemOf(c, http.StatusBadRequest, "invalid JSON: "+err.Error())
 		return false
 	}
 	return true
@@ -173,7 +173,7 @@ func (a *Routes) diffTemplate(c *gin.Context) {
 	from, err1 := strconv.Atoi(c.Query("from"))
 	to, err2 := strconv.Atoi(c.Query("to"))
 	if err1 != nil || err2 != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "from and to must be version numbers"})
+		problemOf(c, http.StatusBadRequest, "from and to must be version numbers")
 		return
 	}
 	d, err := a.Templates.Diff(c.Request.Context(), templateActor(c), id, from, to)

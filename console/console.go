@@ -41,6 +41,7 @@ import (
 
 	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/internal/clip"
+	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
 )
@@ -102,6 +103,11 @@ type Options struct {
 	// SessionIdle ends a session not used for this long; default 30
 	// minutes. Sessions also end 12 hours after log-in.
 	SessionIdle time.Duration
+	// Engine, when set, serves the campaign pages (campaigns.go).
+	Engine *outreach.Engine
+	// ReportMaxAge bounds how old the campaign figures a page shows may
+	// be; default DefaultReportMaxAge.
+	ReportMaxAge time.Duration
 }
 
 // Console serves /console.
@@ -118,6 +124,9 @@ type Console struct {
 	throttle *throttle
 	sandbox  bool
 	idle     time.Duration
+	engine   *outreach.Engine
+	// reportAge bounds the age of campaign figures shown.
+	reportAge time.Duration
 }
 
 // New builds the console and parses its templates.
@@ -144,7 +153,10 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{svc: o.Service, tpl: o.Templates, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
 		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}, sandbox: o.Sandbox,
-		idle: min(o.SessionIdle, sessionTTL)}
+		idle: min(o.SessionIdle, sessionTTL), engine: o.Engine, reportAge: o.ReportMaxAge}
+	if c.reportAge <= 0 {
+		c.reportAge = DefaultReportMaxAge
+	}
 	if o.Redis != nil {
 		c.throttle = &throttle{rdb: o.Redis, logger: c.logger}
 	}
@@ -206,8 +218,8 @@ func (c *Console) Register(r *gin.Engine) {
 	g.POST("/login", c.checkOrigin, c.login)
 	a := g.Group("", c.authenticate, c.checkOrigin, c.checkCSRF)
 	a.POST("/logout", c.logout)
-	a.GET("", func(ctx *gin.Context) { ctx.Redirect(http.StatusSeeOther, "/console/inbox") })
-	a.GET("/", func(ctx *gin.Context) { ctx.Redirect(http.StatusSeeOther, "/console/inbox") })
+	a.GET("", c.home)
+	a.GET("/", c.home)
 	a.GET("/inbox", c.inbox)
 	a.GET("/inbox/live", c.inboxLive)
 	a.GET("/escalations/:id", c.escalationPage)
@@ -215,11 +227,28 @@ func (c *Console) Register(r *gin.Engine) {
 	a.GET("/patients/:id", c.patient)
 	a.POST("/patients/:id/contacts", c.recordContact)
 	a.GET("/audit", c.audit)
-	a.GET("/campaigns", c.campaigns)
 	if c.tpl != nil {
 		c.registerTemplates(a)
 	}
 	c.registerAccounts(a)
+	if c.engine != nil {
+		c.registerCampaigns(a)
+	}
+}
+
+// landing is where a user of role lands after logging in.
+func (c *Console) landing(role string) string {
+	switch {
+	case c.engine != nil && role == store.RoleProgrammeLead:
+		return "/console/campaigns"
+	case c.tpl != nil && role == store.RoleCommsLead:
+		return "/console/templates" // comms leads have no inbox
+	}
+	return "/console/inbox"
+}
+
+func (c *Console) home(ctx *gin.Context) {
+	ctx.Redirect(http.StatusSeeOther, c.landing(ctx.MustGet("viewer").(*viewer).Role))
 }
 
 // headers sets the security headers of every console response.
@@ -255,6 +284,8 @@ type viewer struct {
 	Teams []string
 	// Templates shows the template editor in the menu.
 	Templates bool
+	// Campaigns shows the campaign pages in the menu.
+	Campaigns bool
 	actor     escalation.Actor
 	csrf      string
 }
@@ -422,11 +453,8 @@ func (c *Console) login(ctx *gin.Context) {
 	c.setCookie(ctx, sessionCookie, secret, "/console", int(sessionTTL.Seconds()))
 	c.svc.Audit(ctx.Request.Context(), escalation.Actor{Name: "user:" + u.Name, Role: u.Role, RemoteAddr: remote}, "login", "user", u.ID, nil)
 	next := ctx.PostForm("next")
-	if next == "" && c.tpl != nil && u.Role == store.RoleCommsLead {
-		next = "/console/templates" // comms leads have no inbox
-	}
 	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
-		next = "/console/inbox"
+		next = c.landing(u.Role)
 	}
 	ctx.Redirect(http.StatusSeeOther, next)
 }
@@ -460,6 +488,7 @@ func (c *Console) authenticate(ctx *gin.Context) {
 	slices.Sort(teams)
 	v := &viewer{Name: u.Name, Role: u.Role, Teams: teams, csrf: c.mac("csrf", secret),
 		Templates: c.tpl != nil && templateadmin.CanRead(u.Role),
+		Campaigns: c.engine != nil && isLead(u.Role),
 		actor:     escalation.Actor{Name: "user:" + u.Name, Role: u.Role, Teams: teams, RemoteAddr: ctx.ClientIP()}}
 	ctx.Set("viewer", v)
 	ctx.Next()

@@ -89,6 +89,10 @@ type Team struct {
 	// OnCall numbers (E.164) receive alert SMS.
 	OnCall  []string `yaml:"on_call"`
 	Webhook *Webhook `yaml:"webhook"`
+	// CapacityPerHour is how many new escalations the team can take in an
+	// hour; a campaign's forecast warns when it would send more. 0: not
+	// set.
+	CapacityPerHour int `yaml:"capacity_per_hour"`
 }
 
 // Webhook is a team system that receives signed escalation events.
@@ -185,6 +189,9 @@ func (r *Routing) check(lookupEnv func(string) (string, bool)) error {
 		case KindGPPractice, KindClinical, KindCouncil, KindCharity:
 		default:
 			bad("%s.kind: %q is not one of gp_practice, clinical, council, charity", where, t.Kind)
+		}
+		if t.CapacityPerHour < 0 {
+			bad("%s.capacity_per_hour: expected 0 or more escalations an hour, got %d", where, t.CapacityPerHour)
 		}
 		for j, n := range t.OnCall {
 			if !e164.MatchString(n) {
@@ -317,6 +324,23 @@ func (r *Routing) Route(n store.PendingNeed) string {
 		return rule.Team
 	}
 	return r.DefaultTeam
+}
+
+// Capacities are the teams' capacity_per_hour, for those that set one.
+func (r *Routing) Capacities() map[string]int {
+	m := map[string]int{}
+	for _, t := range r.Teams {
+		if t.CapacityPerHour > 0 {
+			m[t.Key] = t.CapacityPerHour
+		}
+	}
+	return m
+}
+
+// UnreachableTeam is the team that takes patients not reached after every
+// attempt (a normal "unreachable" need, no locality or practice rule).
+func (r *Routing) UnreachableTeam() string {
+	return r.Route(store.PendingNeed{Category: "unreachable", Priority: "normal"})
 }
 
 // ClaimWithin is the SLA of an escalation: its category's, capped by its

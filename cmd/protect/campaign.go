@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/templateadmin"
+	"github.com/protectnow/protect/window"
 )
 
 const campaignUsage = `usage:
@@ -23,6 +25,7 @@ const campaignUsage = `usage:
                           [--programme NAME] [--team-phone NUMBER]
   protect campaign start|pause|resume|cancel NAME
   protect campaign status NAME [--json]
+  protect campaign forecast NAME [--finish-by YYYY-MM-DD] [--json]
   protect campaign pin NAME --live | KEY:CHANNEL:LANGUAGE=VERSION ... | --none
   protect campaign list`
 
@@ -56,12 +59,13 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	case "pin":
 		return campaignPin(ctx, rt.Store, who, rest, stdout, stderr)
-	case "start", "pause", "resume", "cancel", "status":
+	case "start", "pause", "resume", "cancel", "status", "forecast":
 	default:
 		return usageError{campaignUsage}
 	}
 	fs := newFlagSet("campaign "+sub, stderr)
 	asJSON := fs.Bool("json", false, "print as JSON")
+	finishBy := fs.String("finish-by", "", "forecast: warn when the campaign cannot finish by the end of this date (YYYY-MM-DD)")
 	pos, err := parseInterspersed(fs, rest)
 	if err != nil {
 		return err
@@ -105,6 +109,57 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return json.NewEncoder(stdout).Encode(map[string]any{"campaign": c, "status": counts})
 		}
 		printStatus(stdout, c, counts)
+	case "forecast":
+		warnCoverage(stderr, c, time.Now())
+		return campaignForecast(ctx, eng, rt.Config.RoutingFile, rt.Config.Timezone, c, *finishBy, *asJSON, stdout)
+	}
+	return nil
+}
+
+// campaignForecast prints what a campaign would do if started now: contacts
+// per day, escalations per team against capacity, and warnings.
+func campaignForecast(ctx context.Context, eng *outreach.Engine, routingFile string, loc *time.Location, c store.Campaign,
+	finishBy string, asJSON bool, stdout io.Writer) error {
+	r, err := escalation.LoadRoutingFile(routingFile)
+	if err != nil {
+		return err
+	}
+	var by time.Time
+	if finishBy != "" {
+		d, err := window.ParseDate(finishBy)
+		if err != nil {
+			return usageError{"--finish-by: " + err.Error()}
+		}
+		by = d.AddDays(1).In(loc).Add(-time.Second)
+	}
+	f, err := eng.ForecastCampaign(ctx, c, time.Now(), by, outreach.ForecastRouting{DefaultTeam: r.DefaultTeam,
+		UnreachableTeam: r.UnreachableTeam(), Capacity: r.Capacities()})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(f)
+	}
+	day := func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04") }
+	fmt.Fprintf(stdout, "Forecast for %q if started now: %d patients to reach, about %.0f attempts.\n", c.Name, f.Patients, f.Attempts)
+	fmt.Fprintf(stdout, "First messages %s; last first messages %s; last journeys end %s.\n", day(f.FirstContact), day(f.LastFirstContact), day(f.Ends))
+	fmt.Fprintln(stdout, "Contacts per day:")
+	for _, d := range f.Days {
+		fmt.Fprintf(stdout, "  %s %10.0f\n", d.Date, d.Contacts)
+	}
+	fmt.Fprintln(stdout, "Escalations by team (busiest hour against capacity an hour):")
+	for _, t := range f.Teams {
+		capacity := "not set"
+		if t.Capacity > 0 {
+			capacity = strconv.Itoa(t.Capacity)
+		}
+		fmt.Fprintf(stdout, "  %-24s %8.0f in all, busiest %6.1f at %s, capacity %s\n", t.Team, t.Total, t.Peak, day(t.PeakAt), capacity)
+	}
+	for _, a := range f.Assumptions {
+		fmt.Fprintln(stdout, "Assumed: "+a)
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintln(stdout, "WARNING: "+w)
 	}
 	return nil
 }

@@ -41,6 +41,9 @@ func TestCampaignCommands(t *testing.T) {
 			"", `Campaign "calls" created`},
 		{[]string{"create", "--name", "no caller", "--cohort", "cli", "--sender", mg, "--policy", policy}, "voice_sender: required", ""},
 		{[]string{"create", "--name", "bad sender", "--cohort", "cli", "--sender", "07700 900999"}, "sender: expected", ""},
+		{[]string{"forecast", "calls"}, "", `Forecast for "calls" if started now: 1 patients to reach`},
+		{[]string{"forecast", "calls", "--finish-by", "2020-01-01"}, "", "WARNING: The campaign cannot finish by"},
+		{[]string{"forecast", "calls", "--finish-by", "soon"}, "--finish-by", ""},
 		{[]string{"start", "calls"}, "", "1 patients planned"},
 		{[]string{"status", "calls", "--json"}, "", `"planned"`},
 	}

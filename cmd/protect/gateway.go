@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twilio/twilio-go"
 
 	"github.com/protectnow/protect/api"
@@ -151,7 +152,31 @@ func openGateway(ctx context.Context, cfg *config.Config, stderr io.Writer, with
 	g.templates = templateadmin.New(templateadmin.Options{Store: rt.Store, Texts: texts,
 		Limits: templateadmin.Limits{MaxFragments: cfg.SMSMaxFragments}, Twilio: tw, TestSender: testSender,
 		Phones: phone.Parser{AllowTestNumbers: cfg.AllowTestNumbers}, Limiter: limiter, Logger: rt.Logger})
+	registerMetrics(&server.Collector{Store: rt.Store, Inspector: asynq.NewInspectorFromRedisClient(rt.Redis),
+		Logger: rt.Logger.With("component", "metrics")})
 	return g, nil
+}
+
+var (
+	metricsMu sync.Mutex
+	// gauges is the registered collector of the latest gateway: a process
+	// that builds another (the tests) replaces it rather than scrape a
+	// closed database.
+	gauges    prometheus.Collector
+	buildInfo = sync.OnceFunc(func() { prometheus.MustRegister(server.BuildInfo(version)) })
+)
+
+// registerMetrics registers protect_build_info once and c in place of any
+// earlier gateway's collector.
+func registerMetrics(c prometheus.Collector) {
+	buildInfo()
+	metricsMu.Lock()
+	defer metricsMu.Unlock()
+	if gauges != nil {
+		prometheus.Unregister(gauges)
+	}
+	prometheus.MustRegister(c)
+	gauges = c
 }
 
 func (g *gateway) close() {
@@ -170,7 +195,7 @@ func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
 	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, Templates: g.templates, SessionKey: cfg.SessionKey,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger, Redis: g.rt.Redis,
-		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle})
+		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle, Engine: g.engine})
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +249,7 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 	g.rt.Logger.Info("workers running", "concurrency", cfg.WorkerConcurrency)
 	var wg sync.WaitGroup
 	wg.Go(func() { g.esc.Run(ctx) })
+	wg.Go(func() { g.engine.RefreshReports(ctx, outreach.ReportRefreshEvery, cfg.Timezone) })
 	g.engine.Run(ctx)
 	wg.Wait()
 	g.draining.Store(true)

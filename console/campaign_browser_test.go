@@ -1,0 +1,125 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/protectnow/protect/escalation"
+	"github.com/protectnow/protect/store"
+)
+
+// A programme lead opens the campaigns, sees a running campaign's funnel
+// and escalations, and pauses it from the console after reading what the
+// pause will hold back. At 1280 and 390 pixels wide no page scrolls
+// sideways. With PROTECT_SCREENSHOTS set to a directory, each page is saved
+// there as PNG (docs/screenshots/ holds the committed ones).
+func TestBrowserLeadSeesAndPausesCampaign(t *testing.T) {
+	ctx := newChrome(t)
+	s := newCampaignSite(t)
+	c := s.create("Spring shielding check")
+	s.progress(c)
+	bg := context.Background()
+	// The intake opens Bob's food need (and any hand-over of the people not
+	// reached) as escalations. Bob's was claimed in an hour and resolved in
+	// four; the others are open and overdue.
+	if n, err := s.svc.Intake(bg); err != nil || n < 1 {
+		t.Fatalf("intake %d %v", n, err)
+	}
+	if _, err := s.st.Pool().Exec(bg, `UPDATE escalations SET opened_at = now() - interval '5 hours', due_at = now() - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	var bob int64
+	if err := s.st.Pool().QueryRow(bg, `SELECT id FROM escalations WHERE patient_id = $1`, s.patientID("Bob")).Scan(&bob); err != nil {
+		t.Fatal(err)
+	}
+	nina := escalation.Actor{Name: "user:nina", Role: store.RoleHandler, Teams: []string{"norwich-council"}}
+	if err := s.svc.Claim(bg, nina, bob); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.svc.Resolve(bg, nina, bob, "helped", "food parcel delivered"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.st.Pool().Exec(bg, `UPDATE escalations SET claimed_at = opened_at + interval '1 hour', closed_at = opened_at + interval '4 hours' WHERE id = $1`, bob); err != nil {
+		t.Fatal(err)
+	}
+	draft := s.create("Autumn flu invitations")
+
+	// Log in through the form; the browser keeps the session cookie.
+	err := do(ctx,
+		chromedp.Navigate(s.url+"/console/login"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("name"), "paul"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("campaigns")),
+	)
+	if err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	dir := os.Getenv("PROTECT_SCREENSHOTS")
+	pages := []struct{ name, path, ready string }{
+		{"campaign-list", "/console/campaigns", "campaigns"},
+		{"campaign-page", fmt.Sprintf("/console/campaigns/%d", c.ID), "funnel"},
+		{"campaign-draft", fmt.Sprintf("/console/campaigns/%d", draft.ID), "forecast"},
+		{"campaign-confirm-pause", fmt.Sprintf("/console/campaigns/%d/confirm/pause", c.ID), "confirm"},
+	}
+	for _, width := range []int64{1280, 390} {
+		for _, p := range pages {
+			err := do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(s.url+p.path), chromedp.WaitVisible(chromedp.ID(p.ready)))
+			if err != nil {
+				t.Fatalf("%s at %d: %v", p.name, width, err)
+			}
+			rctx, cancel := context.WithTimeout(ctx, 30e9)
+			over, err := chromedp.Run(rctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if over > 0 {
+				t.Errorf("%s at %d px scrolls sideways by %d px", p.name, width, over)
+			}
+			if p.name == "campaign-page" {
+				// Bob's escalation took an hour to claim and four to
+				// resolve; the others are open past their time to claim.
+				esc, err := text(ctx, chromedp.Text(chromedp.CSS(`#escalations tr[data-team="norwich-council"]`)))
+				if err != nil || strings.Count(esc, "1h 00m") != 2 || strings.Count(esc, "4h 00m") != 2 {
+					t.Errorf("Norwich escalations at %d px: %q (%v)", width, esc, err)
+				}
+			}
+			if dir == "" {
+				continue
+			}
+			rctx, cancel = context.WithTimeout(ctx, 30e9)
+			png, err := chromedp.Run(rctx, chromedp.FullScreenshot(100))
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", p.name, width)), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// The pause page said what will not go; confirming pauses at once.
+	says, err := text(ctx, chromedp.Text(chromedp.ID("says")))
+	if err != nil || !strings.Contains(says, "1 text planned in the next hour will not go until you resume") {
+		t.Fatalf("pause confirmation says %q (%v)", says, err)
+	}
+	err = do(ctx, chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("action-resume")))
+	if err != nil {
+		t.Fatalf("confirm pause: %v", err)
+	}
+	if st, _ := s.st.Campaign(bg, c.ID); st.State != store.CampaignPaused {
+		t.Fatalf("campaign %s after the lead paused it", st.State)
+	}
+	if n := s.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1 AND state = 'planned' AND sent_at IS NULL`, c.ID); n != 1 {
+		t.Errorf("%d attempts held back, want Eve's 1", n)
+	}
+}
