@@ -445,10 +445,7 @@ func (f campaignForm) windowJSON(only string) []byte {
 	add("start", f.Start)
 	add("end", f.End)
 	add("timezone", f.Timezone)
-	var hs []string
-	for _, h := range strings.FieldsFunc(f.Holidays, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' }) {
-		hs = append(hs, h)
-	}
+	hs := strings.FieldsFunc(f.Holidays, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
 	if hs == nil {
 		hs = []string{}
 	}
