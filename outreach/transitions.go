@@ -84,6 +84,9 @@ func decideStatus(a store.AttemptRow, sid, to string, r route) (d store.StatusDe
 	case a.SID != sid:
 		return d, "", fmt.Errorf("%w: attempt has SID %s, callback names %s", ErrCallbackConflict, a.SID, sid)
 	}
+	if a.State == to {
+		return d, "", nil // a repeat (Twilio's "sent" after we recorded it sent): nothing to say
+	}
 	if !canMove(a.State, to) {
 		return d, fmt.Sprintf("no move from %s to %s", a.State, to), nil
 	}

@@ -88,6 +88,7 @@ func TestDecideStatus(t *testing.T) {
 		wantError error
 	}{
 		{"forward", base, "SM1", "delivered", route{patient, from, ""}, store.StatusDecision{State: "delivered"}, false, nil},
+		{"repeated sent", with(func(a *store.AttemptRow) { a.State = "sent" }), "SM1", "sent", route{patient, from, ""}, store.StatusDecision{}, false, nil},
 		{"late sent", with(func(a *store.AttemptRow) { a.State = "delivered" }), "SM1", "sent", route{patient, from, ""}, store.StatusDecision{}, true, nil},
 		{"canceled after delivered", with(func(a *store.AttemptRow) { a.State = "delivered" }), "SM1", "cancelled", route{patient, from, ""}, store.StatusDecision{}, true, nil},
 		{"another SID", base, "SM2", "delivered", route{patient, from, ""}, store.StatusDecision{}, false, ErrCallbackConflict},
