@@ -29,7 +29,9 @@ func TestDefaultTextsCoverEveryKey(t *testing.T) {
 	}
 	smsOnly := map[string]bool{KeyOptOut: true, KeyOptIn: true}
 	voiceOnly := map[string]bool{KeyOperator: true, KeyVoicemail: true, KeyGoodbye: true,
-		KeyGreeting: true, KeyInvalidOption: true, KeyNoInput: true, KeyCallBackPromise: true}
+		KeyGreeting: true, KeyInvalidOption: true, KeyNoInput: true, KeyCallBackPromise: true,
+		KeyCallBackPromiseUnconfirmed: true, KeyIdentityWho: true, KeyIdentityDOB: true, KeyIdentityYear: true,
+		KeyIdentityRetry: true, KeyIdentityFailed: true, KeyIdentityNotPatient: true}
 	keys := append(qn.TemplateKeys(), SystemTemplateKeys()...)
 	for _, k := range keys {
 		sms, hasSMS := texts.SMS(k)
