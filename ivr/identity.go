@@ -22,7 +22,7 @@ const (
 // wrong or unusable one is asked once more.
 const maxIdentityTries = 2
 
-// identityKeys is the prompt of the check a campaign makes.
+// identityPrompt is the prompt of the check a campaign makes.
 func identityPrompt(check string) string {
 	if check == outreach.IdentityYear {
 		return questionnaire.KeyIdentityYear
@@ -84,7 +84,9 @@ func (g *dialog) notPatient(ch *store.CallChange, d *doc) error {
 }
 
 // verifyKey checks the date or year of birth typed. Keys, wrong or right,
-// are never stored or logged; only the tries and the result are.
+// are never stored or logged; only the tries and the result are. Silence
+// counts as a try: Twilio posts "#" alone as no keys too, and a caller
+// who cannot answer is better called by a person than asked again.
 func (g *dialog) verifyKey(c store.CallDialog, t turn, ch *store.CallChange, d *doc) error {
 	ch.Private = true
 	switch t.digits {

@@ -26,7 +26,7 @@ var patientDOB = time.Date(1948, time.November, 23, 0, 0, 0, 0, time.UTC)
 // checking is a call of a campaign that checks identity, at phase.
 func checking(check, phase string) store.CallDialog {
 	return store.CallDialog{CallSID: "CA" + strings.Repeat("0", 32), AttemptID: 7, Phase: phase, JourneyState: "contacting",
-		IdentityCheck: check, DateOfBirth: patientDOB, GivenName: patientName, Locality: "Norwich"}
+		IdentityCheck: check, DateOfBirth: patientDOB, GivenName: patientName}
 }
 
 // play applies turns in order, carrying the call's state as the store

@@ -167,3 +167,32 @@ func TestDefaultWelshTextsMatchEnglish(t *testing.T) {
 		}
 	}
 }
+
+// The first text names the GP practice and the programme, and nothing
+// about a condition: whoever reads the phone learns only who is writing.
+func TestFirstTextDisclosesNothing(t *testing.T) {
+	condition := regexp.MustCompile(`(?i)\b(unwell|ill|medicines?|prescriptions?|chest|breathe|symptoms?|clinical|condition|shield\w*|` +
+		`vulnerable|cancer|diabetes|screening|vaccin\w*|covid|risk)\b`)
+	for _, lang := range DefaultTextLanguages() {
+		texts, _ := DefaultTextsFor(lang)
+		intro := Default().Intro
+		sms, ok := texts.SMS(intro)
+		if !ok {
+			t.Fatalf("%s: no first text %s", lang, intro)
+		}
+		for _, p := range []string{"((practice_name))", "((programme_name))"} {
+			if !strings.Contains(sms, p) {
+				t.Errorf("%s: first text does not name %s: %s", lang, p, sms)
+			}
+		}
+		if m := condition.FindString(sms); m != "" {
+			t.Errorf("%s: first text says %q: %s", lang, m, sms)
+		}
+		// The call says the greeting once: what follows a passed check
+		// does not say who is calling again, nor the name.
+		voice, _ := texts.Voice(intro)
+		if strings.Contains(voice, "((first_name))") || strings.Contains(voice, "((practice_name))") {
+			t.Errorf("%s: the call's introduction repeats the greeting: %s", lang, voice)
+		}
+	}
+}

@@ -39,7 +39,6 @@ type CallDialog struct {
 	IdentityTries  int
 	IdentityResult string
 	DateOfBirth    time.Time
-	Locality       string
 	// TransferAccepted is set when a team member pressed 1 at the whisper.
 	TransferAccepted bool
 }
@@ -102,7 +101,7 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 		b.Queue(`SELECT k.call_sid, k.attempt_id, k.campaign_id, k.patient_id, k.phase, k.seq, k.no_input,
 				k.answered_by, cp.state, cp.conversation, c.questionnaire_id, c.sender, c.voice_sender, c.programme_name,
 				c.team_phone, p.given_name, coalesce(pr.name, ''), coalesce(pr.phone, ''), p.language, cs.twiml,
-				c.identity_check, k.identity_tries, k.identity_result, p.date_of_birth, p.locality, k.transfer_accepted
+				c.identity_check, k.identity_tries, k.identity_result, p.date_of_birth, k.transfer_accepted
 			FROM calls k
 			JOIN campaign_patients cp ON cp.campaign_id = k.campaign_id AND cp.patient_id = k.patient_id
 			JOIN campaigns c ON c.id = k.campaign_id
@@ -126,7 +125,7 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 			return br.QueryRow().Scan(&d.CallSID, &d.AttemptID, &d.CampaignID, &d.PatientID,
 				&d.Phase, &d.Seq, &d.NoInput, &d.AnsweredBy, &d.JourneyState, &d.Conversation, &d.QuestionnaireID, &d.Sender,
 				&d.VoiceSender, &d.ProgrammeName, &d.TeamPhone, &d.GivenName, &d.PracticeName, &d.PracticePhone, &d.Language, &prev,
-				&d.IdentityCheck, &d.IdentityTries, &d.IdentityResult, &d.DateOfBirth, &d.Locality, &d.TransferAccepted)
+				&d.IdentityCheck, &d.IdentityTries, &d.IdentityResult, &d.DateOfBirth, &d.TransferAccepted)
 		}()
 		if cerr := br.Close(); err == nil {
 			err = cerr
