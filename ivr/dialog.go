@@ -307,8 +307,11 @@ func (g *dialog) dialed(c store.CallDialog, t turn, ch *store.CallChange, d *doc
 	}
 	ch.Phase, ch.Result = phaseDone, "transferred"
 	ch.Outcome, ch.Reason = "need", "pressed 0 on a call and spoke to the team"
-	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryCallBack), Priority: "low",
-		Detail: "pressed 0 on a call and was put through to the team: record what was agreed"})
+	detail := "pressed 0 on a call and was put through to the team: record what was agreed"
+	if !confirmed(c, ch) {
+		detail += " (before the identity check passed: the team member confirms who they spoke to)"
+	}
+	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryCallBack), Priority: "low", Detail: detail})
 	d.hangup()
 	return nil
 }

@@ -8,15 +8,29 @@
 //  1. greeting: who is calling (practice, programme), nothing personal,
 //     "to continue, press 1" (any of 1 to 8 goes on; 9 repeats; 0 asks for
 //     a person);
-//  2. the introduction and each question as a Gather of one digit, with a
+//  2. unless the campaign's identity check is off: "if you are <first
+//     name>, press 1; if not, press 2" (2 gives the team's number to pass
+//     on, opens a call-back need and ends the call), then the day and month
+//     of birth (or the year) as four keys ended by #, read back and never
+//     stored; a wrong or unusable answer is asked once more, a second ends
+//     the call politely with a "could not confirm identity" need. Nothing
+//     before the check passes names the patient (but in that question),
+//     says a date of birth or anything clinical, and no answer is kept;
+//  3. the introduction and each question as a Gather of one digit, with a
 //     slow timeout and actionOnEmptyResult so that silence comes back to
 //     us: no input repeats the prompt twice, then a polite goodbye; a digit
 //     that is not an option is answered "sorry, that is not one of the
 //     options" and the question is asked again (a second wrong digit hands
 //     the questionnaire to a person, as an unclear SMS reply does); 9
-//     repeats; 0 dials the team's line and, if nobody answers, promises a
-//     call back (a call-back need);
-//  3. a closing message (and any urgent advice as soon as it is due).
+//     repeats; 0 (here or at any step before) dials the team's line, whose
+//     team member hears a whisper ("Protect call about a patient in
+//     <locality>, press 1 to accept"); if nobody accepts, a call back is
+//     promised (a call-back need);
+//  4. a closing message (and any urgent advice as soon as it is due).
+//
+// Numbers are said as <say-as interpret-as="telephone"> in UK grouping
+// (spaced digits for a voice without SSML), with a pause between a
+// question and its options.
 //
 // An answering machine gets a short voicemail with no personal or clinical
 // detail; a fax machine gets nothing and its number is not called again.
