@@ -36,7 +36,7 @@ func TestBrowserTemplateEditApproveReachesSandbox(t *testing.T) {
 	ctx := newChrome(t)
 	s := newSite(t)
 	g := gatewaytest.New(t, s.st)
-	const oldWording = "Hello Margaret, this is your GP practice. We are checking on people"
+	const oldWording = "Hello Margaret, this is your GP practice for Test Protect. We are checking on people"
 	if got := g.FirstMessage("before", nil); !strings.HasPrefix(got, oldWording) {
 		t.Fatalf("first message %q", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/questionnaire"
@@ -21,6 +22,8 @@ const (
 // Call phases (calls.phase).
 const (
 	phaseGreeting  = "greeting"
+	phaseIdentify  = "identify"
+	phaseVerify    = "verify"
 	phaseQuestions = "questions"
 	phaseOperator  = "operator"
 	phaseDone      = "done"
@@ -36,7 +39,7 @@ const dialTimeout = 25
 // turn is one webhook of a call.
 type turn struct {
 	kind       string // answer, gather, dial
-	digits     string
+	digits     string // "#" alone, the finishing key, arrives as ""
 	answeredBy string
 	dialStatus string
 }
@@ -49,22 +52,29 @@ type dialog struct {
 	say       func(keys ...string) ([]outreach.Spoken, error)
 	gatherURL string // action of the next Gather
 	dialURL   string // action of a Dial
-	teamPhone string // E.164, or "" when the campaign has none
-	callerID  string
+	// whisperURL is what the team member hears before a transfer connects.
+	whisperURL string
+	teamPhone  string // E.164, or "" when the campaign has none
+	callerID   string
+	now        func() time.Time
 }
 
 // decide works out what a webhook does to the call.
 func (g *dialog) decide(c store.CallDialog, t turn) (store.CallChange, error) {
-	ch := store.CallChange{Phase: c.Phase, NoInput: c.NoInput}
+	ch := store.CallChange{Phase: c.Phase, NoInput: c.NoInput, IdentityTries: c.IdentityTries, IdentityResult: c.IdentityResult}
 	d := &doc{sp: g.sp}
 	var err error
 	switch {
 	case t.kind == "answer":
 		err = g.answer(c, t, &ch, d)
 	case t.kind == "dial" && c.Phase == phaseOperator:
-		err = g.dialed(t, &ch, d)
+		err = g.dialed(c, t, &ch, d)
 	case t.kind == "gather" && c.Phase == phaseGreeting:
 		err = g.greetingKey(c, t, &ch, d)
+	case t.kind == "gather" && c.Phase == phaseIdentify:
+		err = g.identifyKey(c, t, &ch, d)
+	case t.kind == "gather" && c.Phase == phaseVerify:
+		err = g.verifyKey(c, t, &ch, d)
 	case t.kind == "gather" && c.Phase == phaseQuestions:
 		err = g.questionKey(c, t, &ch, d)
 	default:
@@ -74,7 +84,12 @@ func (g *dialog) decide(c store.CallDialog, t turn) (store.CallChange, error) {
 	if err != nil {
 		return ch, err
 	}
-	ch.TwiML, err = d.String()
+	if ch.TwiML, err = d.String(); err != nil || !ch.Private {
+		return ch, err
+	}
+	// What was typed is read back to the caller but never kept: a repeated
+	// webhook replays the document without it.
+	ch.StoredTwiML, err = d.stored()
 	return ch, err
 }
 
@@ -135,6 +150,10 @@ func (g *dialog) greetingKey(c store.CallDialog, t turn, ch *store.CallChange, d
 		return g.ask(d, KeyGreeting)
 	case k == questionnaire.DigitKeyOperator:
 		return g.operator(c, ch, d)
+	case len(k) == 1 && k >= "1" && k <= "8" && checks(c.IdentityCheck) && c.IdentityResult != identityPassed:
+		// The greeting named no one; now ask who this is.
+		ch.Phase, ch.NoInput = phaseIdentify, 0
+		return g.ask(d, questionnaire.KeyIdentityWho)
 	case len(k) == 1 && k >= "1" && k <= "8":
 		return g.begin(c, ch, d)
 	default:
@@ -266,38 +285,49 @@ func needRows(step questionnaire.Step) []store.NeedRow {
 func (g *dialog) operator(c store.CallDialog, ch *store.CallChange, d *doc) error {
 	ch.NoInput = 0
 	if g.teamPhone == "" {
-		return g.callBack(ch, d)
+		return g.callBack(c, ch, d)
 	}
 	ch.Phase = phaseOperator
 	text, err := g.say(questionnaire.KeyOperator)
 	if err != nil {
 		return err
 	}
-	d.say(text).dial(g.teamPhone, g.callerID, g.dialURL, dialTimeout)
+	d.say(text).dial(g.teamPhone, g.callerID, g.dialURL, g.whisperURL, dialTimeout)
 	return nil
 }
 
 // dialed learns how the transfer went: a person spoke to the patient
 // (they record what was agreed), or nobody answered and a call back is
 // promised.
-func (g *dialog) dialed(t turn, ch *store.CallChange, d *doc) error {
-	if t.dialStatus != "completed" && t.dialStatus != "answered" {
-		return g.callBack(ch, d)
+func (g *dialog) dialed(c store.CallDialog, t turn, ch *store.CallChange, d *doc) error {
+	// Only a team member who pressed 1 at the whisper took the call:
+	// Twilio reports a Dial whose whisper hung up as completed too.
+	if (t.dialStatus != "completed" && t.dialStatus != "answered") || !c.TransferAccepted {
+		return g.callBack(c, ch, d)
 	}
 	ch.Phase, ch.Result = phaseDone, "transferred"
 	ch.Outcome, ch.Reason = "need", "pressed 0 on a call and spoke to the team"
-	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryCallBack), Priority: "low",
-		Detail: "pressed 0 on a call and was put through to the team: record what was agreed"})
+	detail := "pressed 0 on a call and was put through to the team: record what was agreed"
+	if !confirmed(c, ch) {
+		detail += " (before the identity check passed: the team member confirms who they spoke to)"
+	}
+	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryCallBack), Priority: "low", Detail: detail})
 	d.hangup()
 	return nil
 }
 
-func (g *dialog) callBack(ch *store.CallChange, d *doc) error {
+func (g *dialog) callBack(c store.CallDialog, ch *store.CallChange, d *doc) error {
 	ch.Phase, ch.Result = phaseDone, "callback"
 	ch.Outcome, ch.Reason = "need", "pressed 0 on a call; nobody was free: call back promised"
-	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryCallBack), Priority: "high",
-		Detail: "pressed 0 on a call to speak to a person; nobody answered, a call back was promised"})
-	return g.sayThenHangup(d, KeyCallBackPromise)
+	detail := "pressed 0 on a call to speak to a person; nobody answered, a call back was promised"
+	promise := KeyCallBackPromise
+	if !confirmed(c, ch) {
+		// Not yet known to be the patient: no advice about feeling worse.
+		promise = questionnaire.KeyCallBackPromiseUnconfirmed
+		detail += " (before the identity check passed: confirm who you are speaking to)"
+	}
+	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryCallBack), Priority: "high", Detail: detail})
+	return g.sayThenHangup(d, promise)
 }
 
 // e164 turns a UK team number as campaigns hold it ("01603 000000") into

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/questionnaire"
@@ -58,13 +59,20 @@ func fakeSay(keys ...string) ([]outreach.Spoken, error) {
 	return []outreach.Spoken{{Text: b.String(), Language: "en"}}, nil
 }
 
-// spoken is what a Say says: its text, or the text of the one prosody
-// element that sets the speaking rate.
+// spoken is what a Say says: its text, or the text of the prosody
+// elements that set the speaking rate (numbers in them in a say-as).
 func (n node) spoken() (text, rate string) {
-	if len(n.Children) == 1 && n.Children[0].XMLName.Local == "prosody" {
-		return n.Children[0].Text, n.Children[0].attr("rate")
+	if len(n.Children) == 0 || n.Children[0].XMLName.Local != "prosody" {
+		return n.Text, ""
 	}
-	return n.Text, ""
+	var b strings.Builder
+	for _, c := range n.Children {
+		b.WriteString(c.Text)
+		for _, sa := range c.Children {
+			b.WriteString(sa.Text)
+		}
+	}
+	return b.String(), n.Children[0].attr("rate")
 }
 
 func keysOf(s string) []string {
@@ -113,16 +121,23 @@ func check(t *testing.T, doc string, want shape) []node {
 	return verbs
 }
 
+const testWhisperURL = "https://gw.example/webhooks/twilio/voice/whisper?attempt=7&call=CA00"
+
 func testDialog(team string) *dialog {
 	return &dialog{qn: questionnaire.Default(), sp: Speech{}.withDefaults(), say: fakeSay,
-		gatherURL: "https://gw.example/webhooks/twilio/voice/gather?attempt=7&seq=3",
-		dialURL:   "https://gw.example/webhooks/twilio/voice/dial?attempt=7&seq=3",
-		teamPhone: e164(team), callerID: "+441603111111"}
+		gatherURL:  "https://gw.example/webhooks/twilio/voice/gather?attempt=7&seq=3",
+		dialURL:    "https://gw.example/webhooks/twilio/voice/dial?attempt=7&seq=3",
+		whisperURL: testWhisperURL,
+		teamPhone:  e164(team), callerID: "+441603111111",
+		now: func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) }}
 }
 
+// atQuestion is a call of a campaign that makes no identity check (the
+// questionnaire's paths); identity_test.go covers the check.
 func atQuestion(t *testing.T, phase, question string, answers int) store.CallDialog {
 	t.Helper()
-	c := store.CallDialog{CallSID: "CA" + strings.Repeat("0", 32), AttemptID: 7, Phase: phase, JourneyState: "contacting"}
+	c := store.CallDialog{CallSID: "CA" + strings.Repeat("0", 32), AttemptID: 7, Phase: phase, JourneyState: "contacting",
+		IdentityCheck: outreach.IdentityOff}
 	if question != "" {
 		s := questionnaire.State{QuestionID: question}
 		for range answers {
@@ -130,6 +145,12 @@ func atQuestion(t *testing.T, phase, question string, answers int) store.CallDia
 		}
 		c.Conversation, _ = json.Marshal(s)
 	}
+	return c
+}
+
+// accepted marks a call's transfer as accepted at the whisper.
+func accepted(c store.CallDialog) store.CallDialog {
+	c.TransferAccepted = true
 	return c
 }
 
@@ -194,8 +215,10 @@ func TestDialogPaths(t *testing.T) {
 			shape{[]string{"Say", "Dial"}, [][]string{{oper}}}, "operator", "", "", 0, "", nil},
 		{"0 without a team line: call back promised", atQuestion(t, "questions", "ok", 0), turn{kind: "gather", digits: "0"}, "",
 			shape{[]string{"Say", "Hangup"}, [][]string{{cbk}}}, "done", "callback", "need", 0, "", []string{"call-back"}},
-		{"transfer answered", atQuestion(t, "operator", "ok", 0), turn{kind: "dial", dialStatus: "completed"}, "01603 000000",
+		{"transfer accepted at the whisper", accepted(atQuestion(t, "operator", "ok", 0)), turn{kind: "dial", dialStatus: "completed"}, "01603 000000",
 			shape{[]string{"Hangup"}, nil}, "done", "transferred", "need", 0, "", []string{"call-back"}},
+		{"transfer completed but not accepted at the whisper: call back", atQuestion(t, "operator", "ok", 0), turn{kind: "dial", dialStatus: "completed"}, "01603 000000",
+			shape{[]string{"Say", "Hangup"}, [][]string{{cbk}}}, "done", "callback", "need", 0, "", []string{"call-back"}},
 		{"transfer not answered: call back", atQuestion(t, "operator", "ok", 0), turn{kind: "dial", dialStatus: "no-answer"}, "01603 000000",
 			shape{[]string{"Say", "Hangup"}, [][]string{{cbk}}}, "done", "callback", "need", 0, "", []string{"call-back"}},
 		{"transfer busy: call back", atQuestion(t, "operator", "ok", 0), turn{kind: "dial", dialStatus: "busy"}, "01603 000000",
@@ -237,7 +260,8 @@ func TestDialogPaths(t *testing.T) {
 					}
 				case "Dial":
 					if v.attr("action") != g.dialURL || v.attr("callerId") != "+441603111111" ||
-						len(v.Children) != 1 || v.Children[0].XMLName.Local != "Number" || v.Children[0].Text != "+441603000000" {
+						len(v.Children) != 1 || v.Children[0].XMLName.Local != "Number" || v.Children[0].Text != "+441603000000" ||
+						v.Children[0].attr("url") != testWhisperURL {
 						t.Errorf("Dial %+v", v)
 					}
 				}

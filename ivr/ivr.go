@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -215,6 +216,7 @@ func (v *IVR) Register(g *gin.RouterGroup) {
 	g.POST("/voice/answer", v.answer)
 	g.POST("/voice/gather", v.gather)
 	g.POST("/voice/dial", v.dial)
+	g.POST("/voice/whisper", v.whisper)
 	g.POST("/voice/status", v.status)
 }
 
@@ -308,10 +310,12 @@ func (v *IVR) dialogFor(ctx context.Context, d store.CallDialog) (*dialog, error
 		say: func(keys ...string) ([]outreach.Spoken, error) {
 			return v.o.Engine.VoiceText(ctx, d.CampaignID, lang, vals, keys...)
 		},
-		gatherURL: v.url("gather", d.AttemptID, d.Seq+2),
-		dialURL:   v.url("dial", d.AttemptID, d.Seq+2),
-		teamPhone: e164(team),
-		callerID:  from,
+		gatherURL:  v.url("gather", d.AttemptID, d.Seq+2),
+		dialURL:    v.url("dial", d.AttemptID, d.Seq+2),
+		whisperURL: v.url("whisper", d.AttemptID, -1) + "&call=" + url.QueryEscape(d.CallSID),
+		teamPhone:  e164(team),
+		callerID:   from,
+		now:        v.o.Now,
 	}, nil
 }
 
@@ -348,4 +352,62 @@ func (v *IVR) status(c *gin.Context) {
 		v.release(ctx, f.Get("From"), strconv.FormatInt(attempt, 10))
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// whisper is what the team member hears when a patient who pressed 0 is
+// put through: who is calling (a patient in a locality, no name or
+// health detail) and "press 1 to accept". Pressing 1 is recorded on the
+// patient's call and connects it; anything else hangs up the team's leg,
+// and the patient is promised a call back.
+func (v *IVR) whisper(c *gin.Context) {
+	f := c.Request.PostForm
+	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
+	sid := c.Query("call")
+	if err != nil || attempt <= 0 || !validCallSID(sid) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt and call are required"})
+		return
+	}
+	ctx := c.Request.Context()
+	d := &doc{sp: v.o.Speech}
+	en := func(text string) []outreach.Spoken { return []outreach.Spoken{{Text: text, Language: "en"}} }
+	switch {
+	case c.Query("step") == "":
+		locality, err := v.o.Store.CallWhisper(ctx, sid, attempt)
+		if errors.Is(err, store.ErrNotFound) {
+			d.hangup()
+			break
+		}
+		if err != nil {
+			v.o.Logger.Error("whisper failed", "attempt", attempt, "sid", sid, "error", err)
+			c.AbortWithStatus(http.StatusInternalServerError)
+			return
+		}
+		about := "a patient"
+		if locality != "" {
+			about += " in " + locality
+		}
+		d.gather(v.url("whisper", attempt, -1)+"&call="+url.QueryEscape(sid)+"&step=answer",
+			en("Protect call about "+about+". Press 1 to accept."))
+	case f.Get("Digits") == "1":
+		err := v.o.Store.AcceptTransfer(ctx, sid, attempt)
+		if errors.Is(err, store.ErrNotFound) {
+			d.hangup()
+			break
+		}
+		if err != nil {
+			v.o.Logger.Error("accept transfer failed", "attempt", attempt, "sid", sid, "error", err)
+			c.AbortWithStatus(http.StatusInternalServerError)
+			return
+		}
+		// An empty document connects the two calls.
+		transfersAccepted.Inc()
+	default:
+		d.hangup()
+	}
+	tw, err := d.String()
+	if err != nil {
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	c.Data(http.StatusOK, "application/xml; charset=utf-8", []byte(tw))
 }

@@ -8,15 +8,29 @@
 //  1. greeting: who is calling (practice, programme), nothing personal,
 //     "to continue, press 1" (any of 1 to 8 goes on; 9 repeats; 0 asks for
 //     a person);
-//  2. the introduction and each question as a Gather of one digit, with a
+//  2. unless the campaign's identity check is off: "if you are <first
+//     name>, press 1; if not, press 2" (2 gives the team's number to pass
+//     on, opens a call-back need and ends the call), then the day and month
+//     of birth (or the year) as four keys ended by #, read back and never
+//     stored; a wrong or unusable answer is asked once more, a second ends
+//     the call politely with a "could not confirm identity" need. Nothing
+//     before the check passes names the patient (but in that question),
+//     says a date of birth or anything clinical, and no answer is kept;
+//  3. the introduction and each question as a Gather of one digit, with a
 //     slow timeout and actionOnEmptyResult so that silence comes back to
 //     us: no input repeats the prompt twice, then a polite goodbye; a digit
 //     that is not an option is answered "sorry, that is not one of the
 //     options" and the question is asked again (a second wrong digit hands
 //     the questionnaire to a person, as an unclear SMS reply does); 9
-//     repeats; 0 dials the team's line and, if nobody answers, promises a
-//     call back (a call-back need);
-//  3. a closing message (and any urgent advice as soon as it is due).
+//     repeats; 0 (here or at any step before) dials the team's line, whose
+//     team member hears a whisper ("Protect call about a patient in
+//     <locality>, press 1 to accept"); if nobody accepts, a call back is
+//     promised (a call-back need);
+//  4. a closing message (and any urgent advice as soon as it is due).
+//
+// Numbers are said as <say-as interpret-as="telephone"> in UK grouping
+// (spaced digits for a voice without SSML), with a pause between a
+// question and its options.
 //
 // An answering machine gets a short voicemail with no personal or clinical
 // detail; a fax machine gets nothing and its number is not called again.
@@ -29,6 +43,7 @@ package ivr
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -111,26 +126,41 @@ func takesSSML(voice string) bool {
 	return strings.HasPrefix(voice, "Polly.") || strings.HasPrefix(voice, "Google.")
 }
 
-// prosody is SSML's <prosody> inside a Say. twilio-go's VoiceProsody
-// names the element "Prosody", but SSML elements are lower case (as
-// Twilio's other helper libraries write them).
-type prosody struct{ rate, text string }
-
-func (p prosody) GetName() string { return "prosody" }
-func (p prosody) GetText() string { return p.text }
-func (p prosody) GetAttr() (map[string]string, map[string]string) {
-	return nil, map[string]string{"Rate": p.rate}
+// ssml is an SSML element inside a Say (prosody, say-as, break).
+// twilio-go's VoiceProsody names the element "Prosody", but SSML elements
+// are lower case (as Twilio's other helper libraries write them). An
+// element holds text or children, never both: twilio-go writes an
+// element's text before its children, so mixed content would be said out
+// of order.
+type ssml struct {
+	name     string
+	attrs    map[string]string
+	text     string
+	children []twiml.Element
 }
-func (p prosody) GetInnerElements() []twiml.Element { return nil }
+
+func (e ssml) GetName() string                                 { return e.name }
+func (e ssml) GetText() string                                 { return e.text }
+func (e ssml) GetAttr() (map[string]string, map[string]string) { return nil, e.attrs }
+func (e ssml) GetInnerElements() []twiml.Element               { return e.children }
+
+// questionPause is the silence between a question and its options, long
+// enough for a listener to take the question in.
+const questionPause = "1s"
 
 // doc builds one TwiML document.
 type doc struct {
 	sp  Speech
 	els []twiml.Element
+	// hidden are the elements left out of the copy kept to replay (the
+	// read-back of a date of birth typed).
+	hidden map[int]bool
 }
 
 // sayEls are the Says of a text, one per language run, each in the voice
-// of its language and at the configured rate.
+// of its language and at the configured rate. Phone numbers and other
+// digits are said as telephone numbers, and a question is followed by a
+// pause before its options.
 func (d *doc) sayEls(text []outreach.Spoken) []twiml.Element {
 	els := make([]twiml.Element, 0, len(text))
 	for _, t := range text {
@@ -141,13 +171,149 @@ func (d *doc) sayEls(text []outreach.Spoken) []twiml.Element {
 		if !ok {
 			v = d.sp.Voices["en"]
 		}
+		parts := splitSpeech(t.Text)
+		if !takesSSML(v.Name) {
+			// A basic voice reads no SSML: digits spaced out, and a Pause
+			// verb between a question and its options.
+			for i, group := range parts {
+				if i > 0 {
+					els = append(els, &twiml.VoicePause{Length: "1"})
+				}
+				var b strings.Builder
+				for _, p := range group {
+					if p.phone {
+						b.WriteString(spacedDigits(p.text))
+					} else {
+						b.WriteString(p.text)
+					}
+				}
+				els = append(els, &twiml.VoiceSay{Message: b.String(), Voice: v.Name, Language: v.Language})
+			}
+			continue
+		}
 		say := &twiml.VoiceSay{Message: t.Text, Voice: v.Name, Language: v.Language}
-		if takesSSML(v.Name) && d.sp.Rate != "medium" && d.sp.Rate != "100%" {
-			say.Message, say.InnerElements = "", []twiml.Element{prosody{rate: d.sp.Rate, text: t.Text}}
+		slowed := d.sp.Rate != "medium" && d.sp.Rate != "100%"
+		plain := len(parts) == 1 && len(parts[0]) == 1 && !parts[0][0].phone
+		switch {
+		case plain && slowed:
+			say.Message, say.InnerElements = "", []twiml.Element{ssml{name: "prosody", attrs: map[string]string{"rate": d.sp.Rate}, text: t.Text}}
+		case !plain:
+			rate := d.sp.Rate
+			if !slowed {
+				rate = "100%"
+			}
+			say.Message = ""
+			for i, group := range parts {
+				if i > 0 {
+					say.InnerElements = append(say.InnerElements, ssml{name: "break", attrs: map[string]string{"time": questionPause}})
+				}
+				for _, p := range group {
+					el := ssml{name: "prosody", attrs: map[string]string{"rate": rate}, text: p.text}
+					if p.phone {
+						el.text, el.children = "", []twiml.Element{ssml{name: "say-as",
+							attrs: map[string]string{"interpret-as": "telephone"}, text: p.text}}
+					}
+					say.InnerElements = append(say.InnerElements, el)
+				}
+			}
 		}
 		els = append(els, say)
 	}
 	return els
+}
+
+// speechPart is a run of a script: words, or a number to say as one.
+type speechPart struct {
+	text  string
+	phone bool
+}
+
+// number matches a phone number or other run of digits in a script:
+// "+441603000111", "01603 000111", "0300 123 4567", "9 9 9", "0 4 0 3".
+// Fewer than three digits ("press 1") are words.
+var number = regexp.MustCompile(`\+?\d(?:[ -]?\d){2,}`)
+
+// splitSpeech cuts a script into groups, a new one after each question
+// mark (the options follow a question), and each group into words and
+// numbers, the numbers written in UK grouping.
+func splitSpeech(text string) [][]speechPart {
+	var groups [][]speechPart
+	for _, g := range splitAfterQuestions(text) {
+		var parts []speechPart
+		last := 0
+		for _, m := range number.FindAllStringIndex(g, -1) {
+			if m[0] > last {
+				parts = append(parts, speechPart{text: g[last:m[0]]})
+			}
+			parts = append(parts, speechPart{text: ukGrouping(g[m[0]:m[1]]), phone: true})
+			last = m[1]
+		}
+		if last < len(g) {
+			parts = append(parts, speechPart{text: g[last:]})
+		}
+		groups = append(groups, parts)
+	}
+	return groups
+}
+
+// splitAfterQuestions cuts text after each "? " that has more to say.
+func splitAfterQuestions(text string) []string {
+	var out []string
+	for {
+		i := strings.Index(text, "? ")
+		if i < 0 || strings.TrimSpace(text[i+1:]) == "" {
+			return append(out, text)
+		}
+		out = append(out, text[:i+1])
+		text = strings.TrimSpace(text[i+1:])
+	}
+}
+
+// ukGrouping writes a number as a UK phone number is read: 01603 000 111,
+// 020 7946 0000, 07700 900 123, 0300 123 4567; +44 numbers in their
+// national form; short numbers (999, 111) and anything else as its digits.
+func ukGrouping(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	n := b.String()
+	if strings.HasPrefix(s, "+44") && len(n) == 12 {
+		n = "0" + n[2:]
+	}
+	group := func(sizes ...int) string {
+		var parts []string
+		rest := n
+		for _, k := range sizes {
+			parts = append(parts, rest[:k])
+			rest = rest[k:]
+		}
+		return strings.Join(parts, " ")
+	}
+	if len(n) != 11 || n[0] != '0' {
+		return n
+	}
+	switch {
+	case n[1] == '2':
+		return group(3, 4, 4) // 020 7946 0000
+	case n[1] == '1' && (n[2] == '1' || n[3] == '1'):
+		return group(4, 3, 4) // 0113 496 0000, 0161 496 0000
+	case n[1] == '1' || n[1] == '7':
+		return group(5, 3, 3) // 01603 000 111, 07700 900 123
+	}
+	return group(4, 3, 4) // 0300 123 4567, 0800 123 4567
+}
+
+// spacedDigits writes a number digit by digit for a voice with no SSML,
+// a comma between groups: "0 1 6 0 3, 0 0 0, 1 1 1".
+func spacedDigits(grouped string) string {
+	var groups []string
+	for _, g := range strings.Fields(grouped) {
+		groups = append(groups, strings.Join(strings.Split(g, ""), " "))
+	}
+	return strings.Join(groups, ", ")
 }
 
 // say speaks text (nothing when empty).
@@ -159,6 +325,34 @@ func (d *doc) say(text []outreach.Spoken) *doc {
 // pause keeps a second of silence between two things said.
 func (d *doc) pause() *doc {
 	d.els = append(d.els, &twiml.VoicePause{Length: "1"})
+	return d
+}
+
+// private says text that must not be kept (the read-back of keys typed),
+// then a short pause.
+func (d *doc) private(text []outreach.Spoken) *doc {
+	if d.hidden == nil {
+		d.hidden = map[int]bool{}
+	}
+	for _, el := range d.sayEls(text) {
+		d.hidden[len(d.els)] = true
+		d.els = append(d.els, el)
+	}
+	return d
+}
+
+// gatherDigits asks for several keys ended by # (a date or year of
+// birth) while prompt is said; # alone, * or silence come back to us too.
+func (d *doc) gatherDigits(action string, prompt []outreach.Spoken) *doc {
+	d.els = append(d.els, &twiml.VoiceGather{
+		Input:               "dtmf",
+		FinishOnKey:         "#",
+		Timeout:             strconv.Itoa(d.sp.GatherTimeout),
+		ActionOnEmptyResult: "true",
+		Action:              action,
+		Method:              "POST",
+		InnerElements:       d.sayEls(prompt),
+	})
 	return d
 }
 
@@ -177,14 +371,20 @@ func (d *doc) gather(action string, prompt []outreach.Spoken) *doc {
 	return d
 }
 
-// dial connects the call to number; action learns how it went.
-func (d *doc) dial(number, callerID, action string, timeout int) *doc {
+// dial connects the call to number; action learns how it went. The team
+// member first hears whisper (a document asking them to press 1 to
+// accept) when it is set.
+func (d *doc) dial(number, callerID, action, whisper string, timeout int) *doc {
+	n := &twiml.VoiceNumber{PhoneNumber: number}
+	if whisper != "" {
+		n.Url, n.Method = whisper, "POST"
+	}
 	d.els = append(d.els, &twiml.VoiceDial{
 		Action:        action,
 		Method:        "POST",
 		Timeout:       strconv.Itoa(timeout),
 		CallerId:      callerID,
-		InnerElements: []twiml.Element{&twiml.VoiceNumber{PhoneNumber: number}},
+		InnerElements: []twiml.Element{n},
 	})
 	return d
 }
@@ -200,4 +400,15 @@ func (d *doc) String() (string, error) {
 		return "", fmt.Errorf("build TwiML: %w", err)
 	}
 	return out, nil
+}
+
+// stored is the document without its hidden elements.
+func (d *doc) stored() (string, error) {
+	kept := make([]twiml.Element, 0, len(d.els))
+	for i, el := range d.els {
+		if !d.hidden[i] {
+			kept = append(kept, el)
+		}
+	}
+	return (&doc{sp: d.sp, els: kept}).String()
 }

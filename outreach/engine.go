@@ -150,7 +150,19 @@ type CampaignSpec struct {
 	CreatedBy     string          `json:"-"`
 	// QuestionnaireData is the questionnaire file's content when given.
 	QuestionnaireData []byte `json:"-"`
+
+	// IdentityCheck is how calls confirm who answered before any health
+	// question: "dob" (day and month of birth, the default), "year" (year
+	// of birth) or "off".
+	IdentityCheck string `json:"identity_check"`
 }
+
+// How calls confirm who answered (CampaignSpec.IdentityCheck).
+const (
+	IdentityDOB  = "dob"
+	IdentityYear = "year"
+	IdentityOff  = "off"
+)
 
 // InvalidSpecError lists what is wrong with a campaign spec; callers show
 // it to the person who wrote the spec.
@@ -173,6 +185,11 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 	}
 	if spec.VoiceSender != "" && !isE164(spec.VoiceSender) {
 		errs = append(errs, fmt.Errorf("voice_sender: expected a Twilio number in E.164 (+44...), got %q", spec.VoiceSender))
+	}
+	switch spec.IdentityCheck {
+	case "", IdentityDOB, IdentityYear, IdentityOff:
+	default:
+		errs = append(errs, fmt.Errorf("identity_check: expected %q, %q or %q, got %q", IdentityDOB, IdentityYear, IdentityOff, spec.IdentityCheck))
 	}
 	if spec.Pace <= 0 || spec.Pace > 1000 {
 		errs = append(errs, fmt.Errorf("pace: expected messages per second between 0 and 1000, got %v", spec.Pace))
@@ -223,7 +240,7 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 	pj, _ := json.Marshal(pol)
 	c, err := e.store.CreateCampaign(ctx, store.Campaign{Name: spec.Name, CohortID: cohort.ID, QuestionnaireID: qid,
 		Sender: spec.Sender, VoiceSender: spec.VoiceSender, ProgrammeName: spec.ProgrammeName, TeamPhone: spec.TeamPhone,
-		Window: wj, Pace: spec.Pace, Policy: pj, CreatedBy: spec.CreatedBy})
+		Window: wj, Pace: spec.Pace, Policy: pj, CreatedBy: spec.CreatedBy, IdentityCheck: spec.IdentityCheck})
 	if err != nil {
 		return c, err
 	}

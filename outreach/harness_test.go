@@ -131,15 +131,25 @@ type patient struct {
 func (h *harness) importCohort(name string, ps []patient) {
 	h.t.Helper()
 	var b strings.Builder
-	b.WriteString("nhs_number,given_name,family_name,date_of_birth,mobile,landline\n")
+	b.WriteString("nhs_number,given_name,family_name,date_of_birth,mobile,landline,locality\n")
 	for _, p := range ps {
-		fmt.Fprintf(&b, "%s,%s,Test,1950-01-01,%s,%s\n", p.nhs, p.given, p.mobile, p.landline)
+		fmt.Fprintf(&b, "%s,%s,Test,%s,%s,%s,Norwich\n", p.nhs, p.given, birthDate(p.mobile), p.mobile, p.landline)
 	}
 	sum, err := cohort.Import(context.Background(), h.st, strings.NewReader(b.String()), "test.csv", 0, io.Discard,
 		cohort.Options{Cohort: name, Phones: phone.Parser{AllowTestNumbers: true}})
 	if err != nil || sum.Rejected > 0 {
 		h.t.Fatalf("import: %+v %v", sum, err)
 	}
+}
+
+// birthDate is a test patient's date of birth: the one the sandbox's
+// default persona of their mobile types at a call's identity check, else
+// 1 January 1950.
+func birthDate(mobile string) string {
+	if d := sandbox.DefaultBirthDate(mobile); d != "" {
+		return d
+	}
+	return "1950-01-01"
 }
 
 func (h *harness) campaign(name, cohortName string, pace float64, policy []byte) store.Campaign {

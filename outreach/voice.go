@@ -141,7 +141,7 @@ func callEnd(status string, sum store.CallSummary) (state, errMsg string, next i
 		return "failed", "call failed", callSkip
 	}
 	switch sum.Result {
-	case "finished", "handover", "transferred", "callback":
+	case "finished", "handover", "transferred", "callback", "not-patient", "identity-failed":
 		return "answered", "", callNothing
 	case "voicemail":
 		return "unanswered", "answering machine: voicemail left", callRetry

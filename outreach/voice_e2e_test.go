@@ -28,6 +28,9 @@ var (
 
 const landline = "+441603123456"
 
+// teamLine is the campaigns' team phone (01603 000000) as a Dial calls it.
+const teamLine = "+441603000000"
+
 // makeDue brings planned attempts forward (the retry gap after an
 // unanswered call) and ends waits, as time passing would.
 func (h *harness) makeDue() {
@@ -104,7 +107,7 @@ func TestVoiceCalls(t *testing.T) {
 			persona: sandbox.Persona{Voice: sandbox.VoiceBehaviour{Digits: []string{"1", "1", "0"}, DialStatus: "completed"}}, outcome: "need", calls: 1,
 			answers: 1, needs: map[string]int{"call-back": 1}},
 		{name: "hung up after a need: a person follows up", landline: landline, policy: voiceTwice,
-			persona: sandbox.Persona{Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("2", 10), HangupAfter: 3}}, outcome: "need", calls: 1,
+			persona: sandbox.Persona{Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("2", 10), HangupAfter: 5}}, outcome: "need", calls: 1,
 			answers: 1, needs: map[string]int{"call-back": 2}},
 		{name: "SMS to a landline (30006): called instead", mobile: testNumber(516), policy: smsThenVoice,
 			persona: sandbox.Persona{DeliveryError: 30006, Voice: sandbox.VoiceBehaviour{Digits: fine}}, outcome: "fine", calls: 1, sms: 1, answers: 5},
@@ -125,7 +128,12 @@ func TestVoiceCalls(t *testing.T) {
 			}
 			p := tt.persona
 			p.Number, p.Label = number, tt.name
+			// The patient confirms who they are (greeting, who, date of
+			// birth are the first three prompts); the team member accepts
+			// a transfer at the whisper.
+			p.Voice.BirthDate = birthDate(tt.mobile)
 			h.sb.SetPersona(p)
+			h.sb.SetPersona(sandbox.Persona{Number: teamLine, Label: "team member", Voice: sandbox.VoiceBehaviour{Digits: []string{"1"}}})
 			h.importCohort("voice", []patient{{nhs(600 + i), "Voicey", tt.mobile, strings.Replace(tt.landline, "+44", "0", 1)}})
 			c := h.campaign("voice", "voice", 20, tt.policy)
 			if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
@@ -204,7 +212,10 @@ func repeatDigits(d string, n int) []string {
 func TestVoiceHangupResumesOnNextCall(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("1", 10), HangupAfter: 3}})
+	// Hangs up at the third question prompt: after the greeting, the
+	// identity check (two prompts) and one answer.
+	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("1", 10), HangupAfter: 5,
+		BirthDate: birthDate("")}})
 	h.importCohort("hangup", []patient{{nhs(700), "Hangs", "", "01603 123456"}})
 	c := h.campaign("hangup", "hangup", 20, voiceTwice)
 	if _, err := h.engine.Start(ctx, c.ID, "test"); err != nil {
@@ -221,7 +232,7 @@ func TestVoiceHangupResumesOnNextCall(t *testing.T) {
 	if state != "unanswered" {
 		t.Fatalf("first attempt %s, want unanswered", state)
 	}
-	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: []string{"1", "2", "2", "2", "2"}}})
+	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: []string{"1", "2", "2", "2", "2"}, BirthDate: birthDate("")}})
 	h.eventually("outcome", func() bool {
 		h.makeDue()
 		oc, _ := h.outcome(c.ID)
@@ -248,7 +259,7 @@ func TestVoiceHangupResumesOnNextCall(t *testing.T) {
 func TestVoiceNoDoubleCall(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("1", 10)}})
+	h.sb.SetPersona(sandbox.Persona{Number: landline, Voice: sandbox.VoiceBehaviour{Digits: repeatDigits("1", 10), BirthDate: birthDate("")}})
 	h.importCohort("twice", []patient{{nhs(710), "Twice", "", "01603 123456"}})
 	c := h.campaign("twice", "twice", 20, voiceTwice)
 	attemptID := h.startAlone(c)

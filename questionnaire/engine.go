@@ -54,9 +54,33 @@ const (
 // questionnaire: the keyword replies, the voice operator, voicemail and
 // goodbye messages, and the engine's defaults.
 func SystemTemplateKeys() []string {
-	return []string{KeyCallBackPromise, KeyEndFine, KeyEndNeed, KeyGoodbye, KeyGreeting, KeyHandover, KeyHelp,
-		KeyInvalidOption, KeyNoInput, KeyNotUnderstood, KeyOperator, KeyOptIn, KeyOptOut, KeyReminder, KeyVoicemail}
+	return []string{KeyCallBackPromise, KeyCallBackPromiseUnconfirmed, KeyEndFine, KeyEndNeed, KeyGoodbye, KeyGreeting,
+		KeyHandover, KeyHelp, KeyIdentityDOB, KeyIdentityFailed, KeyIdentityNotPatient, KeyIdentityRetry, KeyIdentityWho,
+		KeyIdentityYear, KeyInvalidOption, KeyNoInput, KeyNotUnderstood, KeyOperator, KeyOptIn, KeyOptOut, KeyReminder,
+		KeyVoicemail}
 }
+
+// Voice scripts of a call's identity check. Nothing said before the check
+// passes may hold a name (but the first name in KeyIdentityWho), a date
+// of birth or anything clinical.
+const (
+	// KeyIdentityWho asks "if you are <first name>, press 1; if not, 2".
+	KeyIdentityWho = "system.identity_who"
+	// KeyIdentityDOB asks for the day and month of birth (DDMM, then #).
+	KeyIdentityDOB = "system.identity_dob"
+	// KeyIdentityYear asks for the year of birth (YYYY, then #).
+	KeyIdentityYear = "system.identity_year"
+	// KeyIdentityRetry asks once more after a wrong or unusable answer.
+	KeyIdentityRetry = "system.identity_retry"
+	// KeyIdentityFailed ends a call whose check failed, politely.
+	KeyIdentityFailed = "system.identity_failed"
+	// KeyIdentityNotPatient gives someone who is not the patient the
+	// team's number to pass on, and ends the call.
+	KeyIdentityNotPatient = "system.identity_not_patient"
+	// KeyCallBackPromiseUnconfirmed is KeyCallBackPromise for a caller not
+	// yet confirmed to be the patient: no advice about feeling worse.
+	KeyCallBackPromiseUnconfirmed = "system.callback_promise_unconfirmed"
+)
 
 // Outcome is how a finished questionnaire ended.
 type Outcome string

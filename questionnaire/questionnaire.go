@@ -116,6 +116,9 @@ const (
 	// CategoryUnclearReply is raised by the engine when replies could not
 	// be understood and a human must read them.
 	CategoryUnclearReply Category = "unclear-reply"
+	// CategoryIdentityUnconfirmed is raised by a call whose identity check
+	// failed: a person must reach the patient another way.
+	CategoryIdentityUnconfirmed Category = "identity-unconfirmed"
 )
 
 // DefaultCategories are the categories Load accepts when

@@ -29,7 +29,9 @@ func TestDefaultTextsCoverEveryKey(t *testing.T) {
 	}
 	smsOnly := map[string]bool{KeyOptOut: true, KeyOptIn: true}
 	voiceOnly := map[string]bool{KeyOperator: true, KeyVoicemail: true, KeyGoodbye: true,
-		KeyGreeting: true, KeyInvalidOption: true, KeyNoInput: true, KeyCallBackPromise: true}
+		KeyGreeting: true, KeyInvalidOption: true, KeyNoInput: true, KeyCallBackPromise: true,
+		KeyCallBackPromiseUnconfirmed: true, KeyIdentityWho: true, KeyIdentityDOB: true, KeyIdentityYear: true,
+		KeyIdentityRetry: true, KeyIdentityFailed: true, KeyIdentityNotPatient: true}
 	keys := append(qn.TemplateKeys(), SystemTemplateKeys()...)
 	for _, k := range keys {
 		sms, hasSMS := texts.SMS(k)
@@ -162,6 +164,35 @@ func TestDefaultWelshTextsMatchEnglish(t *testing.T) {
 		_, cyVoice := cy.Voice(k)
 		if enSMS != cySMS || enVoice != cyVoice {
 			t.Errorf("%s: channels differ between English and Welsh", k)
+		}
+	}
+}
+
+// The first text names the GP practice and the programme, and nothing
+// about a condition: whoever reads the phone learns only who is writing.
+func TestFirstTextDisclosesNothing(t *testing.T) {
+	condition := regexp.MustCompile(`(?i)\b(unwell|ill|medicines?|prescriptions?|chest|breathe|symptoms?|clinical|condition|shield\w*|` +
+		`vulnerable|cancer|diabetes|screening|vaccin\w*|covid|risk)\b`)
+	for _, lang := range DefaultTextLanguages() {
+		texts, _ := DefaultTextsFor(lang)
+		intro := Default().Intro
+		sms, ok := texts.SMS(intro)
+		if !ok {
+			t.Fatalf("%s: no first text %s", lang, intro)
+		}
+		for _, p := range []string{"((practice_name))", "((programme_name))"} {
+			if !strings.Contains(sms, p) {
+				t.Errorf("%s: first text does not name %s: %s", lang, p, sms)
+			}
+		}
+		if m := condition.FindString(sms); m != "" {
+			t.Errorf("%s: first text says %q: %s", lang, m, sms)
+		}
+		// The call says the greeting once: what follows a passed check
+		// does not say who is calling again, nor the name.
+		voice, _ := texts.Voice(intro)
+		if strings.Contains(voice, "((first_name))") || strings.Contains(voice, "((practice_name))") {
+			t.Errorf("%s: the call's introduction repeats the greeting: %s", lang, voice)
 		}
 	}
 }

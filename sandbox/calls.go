@@ -23,6 +23,7 @@ const (
 	StepTimeout      = "timeout"       // a Gather ended without input
 	StepRedirect     = "redirect"      // Text: the target URL
 	StepDial         = "dial"          // Text: number and DialCallStatus
+	StepWhisper      = "whisper"       // the team member's leg of a Dial: what they heard and pressed
 	StepHangup       = "hangup"        // the application hung up
 	StepCallerHangup = "caller-hangup" // the persona hung up
 	StepError        = "error"         // fetch or TwiML failure, loop limit (Text: why)
@@ -64,6 +65,10 @@ func (c Call) Said() []string { return c.stepTexts(StepSay) }
 
 // Pressed returns the digits the persona pressed, one entry per Gather.
 func (c Call) Pressed() []string { return c.stepTexts(StepDigits) }
+
+// Whispered returns what the team member's leg of a Dial heard and
+// pressed (a <Number url> whisper).
+func (c Call) Whispered() []string { return c.stepTexts(StepWhisper) }
 
 func (c Call) stepTexts(kind string) []string {
 	var out []string

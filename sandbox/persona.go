@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,8 +65,23 @@ type VoiceBehaviour struct {
 	// <Gather> prompt plays, without pressing anything.
 	HangupAfter int
 	// DialStatus overrides Config.DialCallStatus for a <Dial> on this call
-	// ("completed", "no-answer", "busy", "failed").
+	// ("completed", "no-answer", "busy", "failed"). A <Number url> whisper
+	// is played to the persona of the number dialled (a team member, who
+	// accepts by pressing the key it asks for, with their Digits) when the
+	// Dial would complete.
 	DialStatus string
+	// Identify is the key pressed when a call asks "If you are <name>,
+	// press 1. If not, press 2" (a Gather whose prompt says "If you are"):
+	// "" presses 1 when BirthDate is set; "2" is someone else answering (a
+	// carer). It uses no entry of Digits. A persona with neither Identify
+	// nor BirthDate answers the check with its Digits, like any Gather
+	// (to play bad input, silence or a wrong date).
+	Identify string
+	// BirthDate ("1948-03-04"), when set, is typed at a Gather that takes
+	// several keys ended by # (a Gather without numDigits): the year
+	// ("1948#") when its prompt asks for a year, else the day and month
+	// ("0403#"). Such Gathers then use no entry of Digits.
+	BirthDate string
 }
 
 func (p Persona) replyDelay(cfg Config) time.Duration {
@@ -107,10 +124,18 @@ func repeat(s string, n int) []string {
 }
 
 // DefaultPersona is the behaviour of a number without a configured persona.
+// A default persona in 07700 900000-900999 knows its DefaultBirthDate.
+func DefaultPersona(number string) Persona {
+	p := defaultPersona(number)
+	p.Voice.BirthDate = DefaultBirthDate(number)
+	return p
+}
+
+// defaultPersona is the behaviour of a number without a configured persona.
 // See the package documentation for the table. Numbers that are not E.164
 // are invalid (21211); E.164 numbers outside 07700 900000-900999 receive
 // messages and never reply, and answer calls without pressing anything.
-func DefaultPersona(number string) Persona {
+func defaultPersona(number string) Persona {
 	if !e164.MatchString(number) {
 		return Persona{Number: number, Label: "invalid", CreateError: 21211}
 	}
@@ -177,6 +202,20 @@ func DefaultPersona(number string) Persona {
 		p.Voice = VoiceBehaviour{Digits: fineKeys()}
 	}
 	return p
+}
+
+// DefaultBirthDate is the date of birth a default persona of 07700 900nnn
+// types when a call checks who answered: 1930 + nnn mod 60, month 1 +
+// nnn mod 12, day 1 + nnn mod 28 (07700 900100 was born on 17 May 1970).
+// The demo cohort (examples/demo-cohort.csv) uses these dates. It is ""
+// for other numbers.
+func DefaultBirthDate(number string) string {
+	m := testRange.FindStringSubmatch(number)
+	if m == nil {
+		return ""
+	}
+	n, _ := strconv.Atoi(m[1])
+	return fmt.Sprintf("%04d-%02d-%02d", 1930+n%60, 1+n%12, 1+n%28)
 }
 
 // optOutKeywords and optInKeywords are Twilio's default keywords.

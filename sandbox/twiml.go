@@ -33,6 +33,11 @@ func (v verb) spoken() string {
 	var b strings.Builder
 	var walk func(v verb)
 	walk = func(v verb) {
+		if v.XMLName.Local == "say-as" && (v.attr("interpret-as") == "telephone" || v.attr("interpret-as") == "digits") {
+			// As a voice reads it: digit by digit, a pause between groups.
+			b.WriteString(spellDigits(v.Text))
+			return
+		}
 		b.WriteString(v.Text)
 		for _, c := range v.Children {
 			b.WriteString(" ")
@@ -58,4 +63,14 @@ func parseTwiML(data []byte) ([]verb, error) {
 		return nil, fmt.Errorf("parse TwiML: root element is <%s>, want <Response>", root.XMLName.Local)
 	}
 	return root.Children, nil
+}
+
+// spellDigits writes a number as a voice says it under say-as telephone:
+// "01603 000 111" is "0 1 6 0 3, 0 0 0, 1 1 1", "999" is "9 9 9".
+func spellDigits(number string) string {
+	var groups []string
+	for _, g := range strings.Fields(number) {
+		groups = append(groups, strings.Join(strings.Split(g, ""), " "))
+	}
+	return strings.Join(groups, ", ")
 }

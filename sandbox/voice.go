@@ -267,7 +267,7 @@ func (d *dialog) play(ctx context.Context, verbs []verb, docURL string) (*next, 
 			d.step(StepRedirect, target)
 			return &next{url: target, method: methodOr(v.attr("method"))}, false
 		case "Dial":
-			if n, ok := d.dial(v, docURL); ok {
+			if n, ok := d.dial(ctx, v, docURL); ok {
 				return n, n == nil
 			}
 		case "Hangup", "Reject":
@@ -324,7 +324,10 @@ func (d *dialog) gather(v verb, docURL string) (n *next, done, ok bool) {
 		d.step(StepCallerHangup, fmt.Sprintf("during prompt %d", d.prompts))
 		return nil, true, true
 	}
-	pressed, finishedOnKey := d.press(v)
+	pressed, finishedOnKey, checked := d.answerCheck(v)
+	if !checked {
+		pressed, finishedOnKey = d.press(v)
+	}
 	params := url.Values{}
 	if pressed == "" {
 		d.seconds += float64(intOr(v.attr("timeout"), 5))
@@ -346,6 +349,36 @@ func (d *dialog) gather(v verb, docURL string) (n *next, done, ok bool) {
 		return nil, true, true
 	}
 	return &next{url: action, method: methodOr(v.attr("method")), params: params}, false, true
+}
+
+// answerCheck answers a call's identity check as the persona would,
+// without using an entry of Digits: the Identify key at "If you are
+// <name>, press 1", and the BirthDate at a Gather of several keys ended
+// by #. ok is false for any other Gather.
+func (d *dialog) answerCheck(v verb) (digits, finishedOnKey string, ok bool) {
+	vb := d.persona.Voice
+	if vb.Answer == AnswerMachine || (vb.Identify == "" && vb.BirthDate == "") {
+		// A persona that does not play the check presses its Digits.
+		return "", "", false
+	}
+	var prompt strings.Builder
+	for _, c := range v.Children {
+		prompt.WriteString(c.spoken() + " ")
+	}
+	switch {
+	case strings.Contains(prompt.String(), "If you are"):
+		if d.persona.Voice.Identify != "" {
+			return d.persona.Voice.Identify, "", true
+		}
+		return "1", "", true
+	case d.persona.Voice.BirthDate != "" && v.attr("numDigits") == "" && len(d.persona.Voice.BirthDate) == 10:
+		b := d.persona.Voice.BirthDate
+		if strings.Contains(strings.ToLower(prompt.String()), "year") {
+			return b[:4], "#", true
+		}
+		return b[8:10] + b[5:7], "#", true
+	}
+	return "", "", false
 }
 
 // press returns the persona's next keys for a Gather, cut at numDigits or
@@ -375,19 +408,32 @@ func (d *dialog) press(v verb) (digits, finishedOnKey string) {
 
 // dial simulates connecting the call to a number. ok is true when the
 // document ends here: n is the action to fetch, or nil to end the call.
-func (d *dialog) dial(v verb, docURL string) (n *next, ok bool) {
-	number := v.text()
+// A <Number url="..."> whisper is played to the persona of the number
+// dialled (the team member), who accepts by leaving the whisper without
+// a hangup; a whisper that hangs up does not connect, and Twilio still
+// reports the Dial as completed.
+func (d *dialog) dial(ctx context.Context, v verb, docURL string) (n *next, ok bool) {
+	number, whisper, whisperMethod := v.text(), "", ""
 	for _, c := range v.Children {
 		if c.XMLName.Local == "Number" {
-			number = c.text()
+			number, whisper, whisperMethod = c.text(), c.attr("url"), methodOr(c.attr("method"))
 		}
 	}
 	status := d.s.cfg.DialCallStatus
 	if d.persona.Voice.DialStatus != "" {
 		status = d.persona.Voice.DialStatus
 	}
+	connected := status == "completed"
+	if connected && whisper != "" {
+		target, err := d.s.resolve(docURL, whisper)
+		if err != nil {
+			d.step(StepError, "whisper url: "+err.Error())
+			return nil, true
+		}
+		status, connected = d.whisper(ctx, number, target, whisperMethod)
+	}
 	duration := 0
-	if status == "completed" {
+	if connected {
 		duration = 30
 	}
 	d.seconds += float64(duration + 5)
@@ -405,4 +451,94 @@ func (d *dialog) dial(v verb, docURL string) (n *next, ok bool) {
 		"DialCallSid":      {newSID("CA")},
 		"DialCallDuration": {strconv.Itoa(duration)},
 	}}, true
+}
+
+// whisper plays a <Number url> document to the persona of the number
+// dialled, as the child call Twilio places. Their telephone may ring out
+// or be busy; if they answer, they hear the whisper and press their
+// Digits at its Gathers. The call connects when the whisper ends without
+// a hangup. What they hear and press is in the transcript as StepWhisper.
+func (d *dialog) whisper(ctx context.Context, number, target, method string) (status string, connected bool) {
+	d.s.mu.Lock()
+	team := d.s.personaLocked(number)
+	rec, ok := d.s.calls[d.sid]
+	params := url.Values{}
+	if ok {
+		params = callParams(rec)
+	}
+	d.s.mu.Unlock()
+	switch team.Voice.Answer {
+	case AnswerBusy, AnswerNoAnswer, AnswerFailed:
+		return team.Voice.Answer, false
+	}
+	child := newSID("CA")
+	params.Set("ParentCallSid", d.sid)
+	params.Set("CallSid", child)
+	params.Set("To", number)
+	params.Set("Called", number)
+	params.Set("Direction", "outbound-dial")
+	params.Set("CallStatus", "in-progress")
+	pressed := 0
+	for range d.s.cfg.MaxTwiMLFetches {
+		_, body, err := d.s.send(ctx, KindVoice, method, target, params)
+		if err != nil {
+			d.step(StepError, "whisper: "+err.Error())
+			return "failed", false
+		}
+		verbs, err := parseTwiML(body)
+		if err != nil {
+			d.step(StepError, "whisper: "+err.Error())
+			return "failed", false
+		}
+		var nextURL string
+		for _, v := range verbs {
+			switch v.XMLName.Local {
+			case "Say":
+				d.step(StepWhisper, v.spoken())
+			case "Hangup", "Reject":
+				d.step(StepWhisper, "team member's call hung up")
+				return "completed", false
+			case "Gather":
+				for _, c := range v.Children {
+					if c.XMLName.Local == "Say" {
+						d.step(StepWhisper, c.spoken())
+					}
+				}
+				keys := ""
+				if pressed < len(team.Voice.Digits) {
+					keys = team.Voice.Digits[pressed]
+					pressed++
+				}
+				d.step(StepWhisper, "team member pressed "+strconv.Quote(keys))
+				if keys == "" && v.attr("actionOnEmptyResult") != "true" {
+					continue
+				}
+				if nextURL, err = d.s.resolve(target, v.attr("action")); err != nil {
+					d.step(StepError, "whisper gather action: "+err.Error())
+					return "failed", false
+				}
+				params = cloneValues(params)
+				params.Set("Digits", keys)
+				method = methodOr(v.attr("method"))
+			}
+			if nextURL != "" {
+				break
+			}
+		}
+		if nextURL == "" {
+			d.step(StepWhisper, "connected")
+			return "completed", true
+		}
+		target = nextURL
+	}
+	d.step(StepError, "whisper: too many documents")
+	return "failed", false
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }

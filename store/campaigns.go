@@ -39,16 +39,20 @@ type Campaign struct {
 	StartedAt       *time.Time      `json:"started_at,omitempty"`
 	PlannedAt       *time.Time      `json:"planned_at,omitempty"`
 	FinishedAt      *time.Time      `json:"finished_at,omitempty"`
+
+	// IdentityCheck is how calls confirm who answered: dob, year or off.
+	IdentityCheck string `json:"identity_check"`
 }
 
 const campaignColumns = `c.id, c.name, c.cohort_id, co.name, c.questionnaire_id, c.sender, c.voice_sender, c.programme_name,
-	c.team_phone, c.state, c.calling_window, c.pace, c.policy, c.created_by, c.created_at, c.started_at, c.planned_at, c.finished_at`
+	c.team_phone, c.state, c.calling_window, c.pace, c.policy, c.created_by, c.created_at, c.started_at, c.planned_at, c.finished_at,
+	c.identity_check`
 
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
 	err := row.Scan(&c.ID, &c.Name, &c.CohortID, &c.CohortName, &c.QuestionnaireID, &c.Sender, &c.VoiceSender,
 		&c.ProgrammeName, &c.TeamPhone, &c.State, &c.Window, &c.Pace, &c.Policy, &c.CreatedBy, &c.CreatedAt,
-		&c.StartedAt, &c.PlannedAt, &c.FinishedAt)
+		&c.StartedAt, &c.PlannedAt, &c.FinishedAt, &c.IdentityCheck)
 	return c, err
 }
 
@@ -56,10 +60,10 @@ func scanCampaign(row pgx.Row) (Campaign, error) {
 func (s *Store) CreateCampaign(ctx context.Context, c Campaign) (Campaign, error) {
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO campaigns (name, cohort_id, questionnaire_id, sender, voice_sender,
-			programme_name, team_phone, calling_window, pace, policy, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			programme_name, team_phone, calling_window, pace, policy, created_by, identity_check)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce(nullif($12, ''), 'dob')) RETURNING id`,
 		c.Name, c.CohortID, c.QuestionnaireID, c.Sender, c.VoiceSender, c.ProgrammeName, c.TeamPhone,
-		c.Window, c.Pace, c.Policy, c.CreatedBy).Scan(&id)
+		c.Window, c.Pace, c.Policy, c.CreatedBy, c.IdentityCheck).Scan(&id)
 	if isUniqueViolation(err) {
 		return Campaign{}, fmt.Errorf("create campaign %q: %w", c.Name, ErrDuplicate)
 	}

@@ -154,6 +154,10 @@ func (s *Store) PatientTimeline(ctx context.Context, patientID int64, limit int)
 			FROM attempts WHERE patient_id = $1 AND (channel = 'voice' OR state IN ('failed', 'undelivered'))
 				AND state NOT IN ('planned', 'queued', 'cancelled')
 		UNION ALL
+			SELECT identity_at, 'call', 'protect', 'identity check on a call: ' || replace(identity_result, '-', ' '),
+				identity_tries || CASE identity_tries WHEN 1 THEN ' try' ELSE ' tries' END, NULL, '', '', false
+			FROM calls WHERE patient_id = $1 AND identity_at IS NOT NULL
+		UNION ALL
 			SELECT answered_at, 'answer', 'protect', 'answered ' || option_key || ' to ' || question || ' (' || channel || ')', raw, NULL,
 				'', '', false
 			FROM answers WHERE patient_id = $1

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,6 +33,14 @@ type CallDialog struct {
 	PracticeName    string
 	PracticePhone   string
 	Language        string
+	// Identity check of the call: the campaign's setting (dob, year, off),
+	// the tries made so far and the result once done.
+	IdentityCheck  string
+	IdentityTries  int
+	IdentityResult string
+	DateOfBirth    time.Time
+	// TransferAccepted is set when a team member pressed 1 at the whisper.
+	TransferAccepted bool
 }
 
 // CallChange is what one voice webhook does, written in one transaction
@@ -50,6 +59,16 @@ type CallChange struct {
 	// Outcome, when set, ends the journey with Reason.
 	Outcome string
 	Reason  string
+	// Identity is the check's progress: tries made and, once done, the
+	// result (passed, failed, not-patient). Only these are kept, never the
+	// keys pressed.
+	IdentityTries  int
+	IdentityResult string
+	// Private marks a step whose keys are a date of birth: its input is not
+	// logged, and StoredTwiML (without the read-back of what was typed) is
+	// kept to replay instead of TwiML.
+	Private     bool
+	StoredTwiML string
 }
 
 // CallStep is one voice webhook: the call, the attempt its URL names, the
@@ -81,7 +100,8 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 		}
 		b.Queue(`SELECT k.call_sid, k.attempt_id, k.campaign_id, k.patient_id, k.phase, k.seq, k.no_input,
 				k.answered_by, cp.state, cp.conversation, c.questionnaire_id, c.sender, c.voice_sender, c.programme_name,
-				c.team_phone, p.given_name, coalesce(pr.name, ''), coalesce(pr.phone, ''), p.language, cs.twiml
+				c.team_phone, p.given_name, coalesce(pr.name, ''), coalesce(pr.phone, ''), p.language, cs.twiml,
+				c.identity_check, k.identity_tries, k.identity_result, p.date_of_birth, k.transfer_accepted
 			FROM calls k
 			JOIN campaign_patients cp ON cp.campaign_id = k.campaign_id AND cp.patient_id = k.patient_id
 			JOIN campaigns c ON c.id = k.campaign_id
@@ -104,7 +124,8 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 			}
 			return br.QueryRow().Scan(&d.CallSID, &d.AttemptID, &d.CampaignID, &d.PatientID,
 				&d.Phase, &d.Seq, &d.NoInput, &d.AnsweredBy, &d.JourneyState, &d.Conversation, &d.QuestionnaireID, &d.Sender,
-				&d.VoiceSender, &d.ProgrammeName, &d.TeamPhone, &d.GivenName, &d.PracticeName, &d.PracticePhone, &d.Language, &prev)
+				&d.VoiceSender, &d.ProgrammeName, &d.TeamPhone, &d.GivenName, &d.PracticeName, &d.PracticePhone, &d.Language, &prev,
+				&d.IdentityCheck, &d.IdentityTries, &d.IdentityResult, &d.DateOfBirth, &d.TransferAccepted)
 		}()
 		if cerr := br.Close(); err == nil {
 			err = cerr
@@ -148,10 +169,24 @@ func (s *Store) ApplyCallStep(ctx context.Context, st CallStep, decide func(Call
 // caller is waiting on the line.
 func applyCallChange(ctx context.Context, conn *pgxpool.Conn, d CallDialog, st CallStep, ch CallChange) error {
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO call_steps (call_sid, seq, input, twiml) VALUES ($1, $2, $3, $4)`, st.SID, st.Seq, st.Input, ch.TwiML)
+	input, stored := st.Input, ch.TwiML
+	if ch.Private {
+		input, stored = "(date of birth, not kept)", ch.StoredTwiML
+	}
+	b.Queue(`INSERT INTO call_steps (call_sid, seq, input, twiml) VALUES ($1, $2, $3, $4)`, st.SID, st.Seq, input, stored)
 	b.Queue(`UPDATE calls SET seq = $2, phase = $3, no_input = $4,
-			result = CASE WHEN $5 = '' THEN result ELSE $5 END, updated_at = now()
-		WHERE call_sid = $1`, st.SID, st.Seq, ch.Phase, ch.NoInput, ch.Result)
+			result = CASE WHEN $5 = '' THEN result ELSE $5 END,
+			identity_tries = $6, identity_result = $7,
+			identity_at = CASE WHEN $7 <> '' AND identity_result = '' THEN now() ELSE identity_at END, updated_at = now()
+		WHERE call_sid = $1`, st.SID, st.Seq, ch.Phase, ch.NoInput, ch.Result, ch.IdentityTries, ch.IdentityResult)
+	if ch.IdentityResult != "" && d.IdentityResult == "" {
+		// Who answered is part of the patient's record: pass or fail and
+		// the tries, never the keys.
+		b.Queue(`INSERT INTO audit_log (actor, action, subject_type, subject_id, patient_id, details)
+			VALUES ('system', 'call.identity', 'call', $1, $2, $3)`, st.SID, d.PatientID,
+			map[string]any{"result": ch.IdentityResult, "tries": ch.IdentityTries, "check": d.IdentityCheck,
+				"campaign_id": d.CampaignID, "attempt_id": d.AttemptID})
+	}
 	if a := ch.Answer; a != nil {
 		b.Queue(`INSERT INTO answers (campaign_id, patient_id, attempt_id, channel, question, option_key, raw)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.CampaignID, d.PatientID, d.AttemptID, a.Channel, a.Question, a.Option, a.Raw)
@@ -223,4 +258,34 @@ func (s *Store) AttemptCallSID(ctx context.Context, attemptID int64) (string, bo
 		return "", false, fmt.Errorf("call of attempt %d: %w", attemptID, err)
 	}
 	return sid, true, nil
+}
+
+// CallWhisper returns the locality of the patient on a call being put
+// through to the team, for the whisper the team member hears; ErrNotFound
+// when the call is not one of attempt's or is no longer being transferred.
+func (s *Store) CallWhisper(ctx context.Context, sid string, attemptID int64) (string, error) {
+	var locality string
+	err := s.pool.QueryRow(ctx, `SELECT p.locality FROM calls k JOIN patients p ON p.id = k.patient_id
+		WHERE k.call_sid = $1 AND k.attempt_id = $2 AND k.phase = 'operator'`, sid, attemptID).Scan(&locality)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("call %s of attempt %d being transferred: %w", sid, attemptID, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("whisper of call %s: %w", sid, err)
+	}
+	return locality, nil
+}
+
+// AcceptTransfer records that a team member pressed 1 at the whisper of a
+// call being put through to them (repeating it changes nothing).
+func (s *Store) AcceptTransfer(ctx context.Context, sid string, attemptID int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE calls SET transfer_accepted = true, updated_at = now()
+		WHERE call_sid = $1 AND attempt_id = $2 AND phase = 'operator'`, sid, attemptID)
+	if err != nil {
+		return fmt.Errorf("accept transfer of call %s: %w", sid, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("call %s of attempt %d being transferred: %w", sid, attemptID, ErrNotFound)
+	}
+	return nil
 }

@@ -52,7 +52,7 @@ func TestApprovedChangeReachesTheNextMessage(t *testing.T) {
 	tm := f.template("wellbeing.intro", "sms", "en")
 
 	first := g.FirstMessage("before", nil)
-	if !strings.HasPrefix(first, "Hello Margaret, this is your GP practice. We are checking") {
+	if !strings.HasPrefix(first, "Hello Margaret, this is your GP practice for Test Protect. We are checking") {
 		t.Fatalf("first message %q", first)
 	}
 	const changed = "Hello ((first_name)), this is ((programme_name)). We are checking on people who may need extra support. Please answer a few short questions. Reply STOP to opt out."
@@ -60,13 +60,13 @@ func TestApprovedChangeReachesTheNextMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := g.FirstMessage("with a draft", nil); !strings.HasPrefix(got, "Hello Margaret, this is your GP practice.") {
+	if got := g.FirstMessage("with a draft", nil); !strings.HasPrefix(got, "Hello Margaret, this is your GP practice for Test Protect.") {
 		t.Fatalf("a draft was sent: %q", got)
 	}
 	if _, err := svc.Submit(ctx, carol, tm.ID, v.Version); err != nil {
 		t.Fatal(err)
 	}
-	if got := g.FirstMessage("pending", nil); !strings.HasPrefix(got, "Hello Margaret, this is your GP practice.") {
+	if got := g.FirstMessage("pending", nil); !strings.HasPrefix(got, "Hello Margaret, this is your GP practice for Test Protect.") {
 		t.Fatalf("a pending version was sent: %q", got)
 	}
 	if _, err := svc.Approve(ctx, alice, tm.ID, v.Version, "ok"); err != nil {
@@ -79,7 +79,7 @@ func TestApprovedChangeReachesTheNextMessage(t *testing.T) {
 		t.Fatalf("the approved version was not sent: %q", got)
 	}
 	t.Logf("approved change reached the sandbox %s after approval", time.Since(approvedAt).Round(time.Millisecond))
-	if got := g.FirstMessage("pinned", pin(t, svc, map[string]int{"wellbeing.intro:sms:en": 1})); !strings.HasPrefix(got, "Hello Margaret, this is your GP practice.") {
+	if got := g.FirstMessage("pinned", pin(t, svc, map[string]int{"wellbeing.intro:sms:en": 1})); !strings.HasPrefix(got, "Hello Margaret, this is your GP practice for Test Protect.") {
 		t.Fatalf("the pinned campaign got %q", got)
 	}
 }

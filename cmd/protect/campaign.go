@@ -202,6 +202,7 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 	qFile := fs.String("questionnaire", "", "questionnaire YAML file (default: the wellbeing check)")
 	programme := fs.String("programme", "NHS Protect", "programme name used in messages")
 	teamPhone := fs.String("team-phone", "", "phone number patients can call, used in messages")
+	identity := fs.String("identity-check", "dob", "how calls confirm who answered before any health question: dob (day and month of birth), year (year of birth) or off")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -210,7 +211,7 @@ func campaignCreate(ctx context.Context, eng *outreach.Engine, who string, args 
 		return usageError{"unexpected arguments: use the flags"}
 	}
 	spec := outreach.CampaignSpec{Name: *name, Cohort: *cohort, Sender: *sender, VoiceSender: *voiceSender, Pace: *pace, ProgrammeName: *programme,
-		TeamPhone: *teamPhone, CreatedBy: who, Questionnaire: *qFile}
+		TeamPhone: *teamPhone, CreatedBy: who, Questionnaire: *qFile, IdentityCheck: *identity}
 	read := func(path string) ([]byte, error) {
 		if path == "" {
 			return nil, nil
