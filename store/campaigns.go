@@ -48,11 +48,18 @@ const campaignColumns = `c.id, c.name, c.cohort_id, co.name, c.questionnaire_id,
 	c.team_phone, c.state, c.calling_window, c.pace, c.policy, c.created_by, c.created_at, c.started_at, c.planned_at, c.finished_at,
 	c.identity_check`
 
+// campaignDest are the scan destinations of campaignColumns, in order:
+// one list, so a query that adds columns after them cannot fall out of
+// step with it.
+func campaignDest(c *Campaign) []any {
+	return []any{&c.ID, &c.Name, &c.CohortID, &c.CohortName, &c.QuestionnaireID, &c.Sender, &c.VoiceSender,
+		&c.ProgrammeName, &c.TeamPhone, &c.State, &c.Window, &c.Pace, &c.Policy, &c.CreatedBy, &c.CreatedAt,
+		&c.StartedAt, &c.PlannedAt, &c.FinishedAt, &c.IdentityCheck}
+}
+
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
-	err := row.Scan(&c.ID, &c.Name, &c.CohortID, &c.CohortName, &c.QuestionnaireID, &c.Sender, &c.VoiceSender,
-		&c.ProgrammeName, &c.TeamPhone, &c.State, &c.Window, &c.Pace, &c.Policy, &c.CreatedBy, &c.CreatedAt,
-		&c.StartedAt, &c.PlannedAt, &c.FinishedAt, &c.IdentityCheck)
+	err := row.Scan(campaignDest(&c)...)
 	return c, err
 }
 

@@ -377,9 +377,7 @@ func (s *Store) CampaignSummaries(ctx context.Context) ([]CampaignSummary, error
 		var cs CampaignSummary
 		var funnel []byte
 		c := &cs.Campaign
-		if err := rows.Scan(&c.ID, &c.Name, &c.CohortID, &c.CohortName, &c.QuestionnaireID, &c.Sender, &c.VoiceSender,
-			&c.ProgrammeName, &c.TeamPhone, &c.State, &c.Window, &c.Pace, &c.Policy, &c.CreatedBy, &c.CreatedAt,
-			&c.StartedAt, &c.PlannedAt, &c.FinishedAt, &cs.CohortSize, &cs.ReportAt, &funnel); err != nil {
+		if err := rows.Scan(append(campaignDest(c), &cs.CohortSize, &cs.ReportAt, &funnel)...); err != nil {
 			return nil, fmt.Errorf("campaign summaries: %w", err)
 		}
 		if funnel != nil {
