@@ -344,24 +344,20 @@ func (d *doc) private(text []outreach.Spoken) *doc {
 // gatherDigits asks for several keys ended by # (a date or year of
 // birth) while prompt is said; # alone, * or silence come back to us too.
 func (d *doc) gatherDigits(action string, prompt []outreach.Spoken) *doc {
-	d.els = append(d.els, &twiml.VoiceGather{
-		Input:               "dtmf",
-		FinishOnKey:         "#",
-		Timeout:             strconv.Itoa(d.sp.GatherTimeout),
-		ActionOnEmptyResult: "true",
-		Action:              action,
-		Method:              "POST",
-		InnerElements:       d.sayEls(prompt),
-	})
-	return d
+	return d.gatherKeys(action, prompt, "", "#")
 }
 
 // gather asks for one key press while prompt is said; silence is posted
 // to action too (actionOnEmptyResult), so we decide what happens.
 func (d *doc) gather(action string, prompt []outreach.Spoken) *doc {
+	return d.gatherKeys(action, prompt, "1", "")
+}
+
+func (d *doc) gatherKeys(action string, prompt []outreach.Spoken, numDigits, finishOnKey string) *doc {
 	d.els = append(d.els, &twiml.VoiceGather{
 		Input:               "dtmf",
-		NumDigits:           "1",
+		NumDigits:           numDigits,
+		FinishOnKey:         finishOnKey,
 		Timeout:             strconv.Itoa(d.sp.GatherTimeout),
 		ActionOnEmptyResult: "true",
 		Action:              action,

@@ -297,6 +297,26 @@ func (e *env) unsettled(ctx context.Context) (int, error) {
 	return e.count(ctx, `SELECT count(*) FROM attempts WHERE state IN ('planned', 'queued', 'sending', 'retry')`)
 }
 
+// outcomes maps each patient's NHS number to their journey's state and
+// outcome ("done/fine").
+func (e *env) outcomes(ctx context.Context) (map[string]string, error) {
+	rows, err := e.db.Query(ctx, `SELECT p.nhs_number, cp.state || '/' || coalesce(cp.outcome, '')
+		FROM campaign_patients cp JOIN patients p ON p.id = cp.patient_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var nhs, o string
+		if err := rows.Scan(&nhs, &o); err != nil {
+			return nil, err
+		}
+		out[nhs] = o
+	}
+	return out, rows.Err()
+}
+
 // attemptStates counts attempts by state.
 func (e *env) attemptStates(ctx context.Context) (map[string]int, error) {
 	rows, err := e.db.Query(ctx, `SELECT state, count(*) FROM attempts GROUP BY state`)

@@ -200,18 +200,6 @@ func pgRun(ctx context.Context, p Params, cluster *pgCluster, name string, outag
 		res.rest += later
 		res.unanswered += max(0, answersEach-inlineBy[i]-later)
 	}
-	rows, err := e.db.Query(ctx, `SELECT p.nhs_number, cp.state || '/' || coalesce(cp.outcome, '')
-		FROM campaign_patients cp JOIN patients p ON p.id = cp.patient_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var nhs, o string
-		if err := rows.Scan(&nhs, &o); err != nil {
-			return nil, err
-		}
-		res.outcomes[nhs] = o
-	}
-	return res, rows.Err()
+	res.outcomes, err = e.outcomes(ctx)
+	return res, err
 }

@@ -337,20 +337,8 @@ func soakRun(ctx context.Context, p Params, name string, faults bool) (*soakResu
 	if res.unsettled, err = e.unsettled(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := e.db.Query(ctx, `SELECT p.nhs_number, cp.state || '/' || coalesce(cp.outcome, '')
-		FROM campaign_patients cp JOIN patients p ON p.id = cp.patient_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var nhs, o string
-		if err := rows.Scan(&nhs, &o); err != nil {
-			return nil, err
-		}
-		res.outcomes[nhs] = o
-	}
-	return res, rows.Err()
+	res.outcomes, err = e.outcomes(ctx)
+	return res, err
 }
 
 // startRedis starts a redis-server of the run's own with extra arguments.
