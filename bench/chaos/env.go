@@ -150,6 +150,9 @@ func (e *env) childEnv(pool int, twilioURL string) []string {
 		"PROTECT_WORKER_CONCURRENCY=" + fmt.Sprint(e.p.Concurrency),
 		"PROTECT_SESSION_KEY=chaos-harness-session-key-0123456789abcdef",
 		"PROTECT_LOG_LEVEL=info",
+		// serve's inbound spool in the run's directory, not wherever the
+		// harness was started.
+		"PROTECT_SPOOL_DIR=" + filepath.Join(e.dir, "spool"),
 	}, e.extraEnv...)
 }
 
