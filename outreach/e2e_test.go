@@ -70,7 +70,12 @@ func TestCampaignReachesEveryOutcome(t *testing.T) {
 	// for the one who stopped answering part-way (a person follows up).
 	h.exec(`UPDATE campaign_patients SET wait_until = now() - interval '1 second' WHERE state IN ('contacting', 'conversing')`)
 	h.eventually("second attempt to the silent patient", func() bool { return h.sentTo(testNumber(104)) == 2 && h.status(c.ID).Outcomes["need"] == 1 })
-	h.eventually("second attempt recorded", func() bool { return h.status(c.ID).States["contacting"] == 1 })
+	// The step's wait starts when Twilio's acceptance is recorded: only
+	// then can the test make it run out.
+	h.eventually("second attempt recorded", func() bool {
+		return h.status(c.ID).States["contacting"] == 1 &&
+			h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1 AND to_number = $2 AND state IN ('sent', 'delivered')`, c.ID, testNumber(104)) == 2
+	})
 	h.exec(`UPDATE campaign_patients SET wait_until = now() - interval '1 second' WHERE state IN ('contacting', 'conversing')`)
 	h.eventually("campaign complete", func() bool {
 		cc, _ := h.st.Campaign(ctx, c.ID)
