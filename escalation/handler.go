@@ -523,19 +523,9 @@ type HandlerInbox struct {
 // search, and those their teams had that moved on (read-only). A search
 // finds only what the actor may see.
 func (s *Service) HandlerInbox(ctx context.Context, a Actor, q HandlerInboxQuery) (HandlerInbox, error) {
-	if !a.handles() {
-		return HandlerInbox{}, ErrForbidden
-	}
-	teams := a.Teams
-	if a.SeesAll() {
-		teams = nil
-	}
-	if q.Team != "" {
-		if !a.inTeam(q.Team) || s.Routing().Team(q.Team) == nil {
-			s.audit(ctx, a, "access.denied", "team", 0, nil, map[string]any{"attempted": "inbox.view", "team": q.Team})
-			return HandlerInbox{}, fmt.Errorf("team %q: %w", q.Team, store.ErrNotFound)
-		}
-		teams = []string{q.Team}
+	teams, err := s.inboxTeams(ctx, a, q.Team)
+	if err != nil {
+		return HandlerInbox{}, err
 	}
 	now := s.now()
 	out := HandlerInbox{Teams: teams, Rows: []store.InboxRow{}, Now: now}

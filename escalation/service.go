@@ -208,21 +208,32 @@ type Inbox struct {
 	MyOverdue int `json:"my_overdue"`
 }
 
-// Inbox lists the escalations of the actor's teams, by priority and age.
-func (s *Service) Inbox(ctx context.Context, a Actor, q InboxQuery) (Inbox, error) {
+// inboxTeams are the teams whose escalations an inbox shows: the actor's
+// (nil: every team, for those who see all), or the one team asked for if
+// the actor is in it; asking for another team is audited and not found.
+func (s *Service) inboxTeams(ctx context.Context, a Actor, team string) ([]string, error) {
 	if !a.handles() {
-		return Inbox{}, ErrForbidden
+		return nil, ErrForbidden
 	}
 	teams := a.Teams
 	if a.SeesAll() {
 		teams = nil
 	}
-	if q.Team != "" {
-		if !a.inTeam(q.Team) || s.Routing().Team(q.Team) == nil {
-			s.audit(ctx, a, "access.denied", "team", 0, nil, map[string]any{"attempted": "inbox.view", "team": q.Team})
-			return Inbox{}, fmt.Errorf("team %q: %w", q.Team, store.ErrNotFound)
+	if team != "" {
+		if !a.inTeam(team) || s.Routing().Team(team) == nil {
+			s.audit(ctx, a, "access.denied", "team", 0, nil, map[string]any{"attempted": "inbox.view", "team": team})
+			return nil, fmt.Errorf("team %q: %w", team, store.ErrNotFound)
 		}
-		teams = []string{q.Team}
+		teams = []string{team}
+	}
+	return teams, nil
+}
+
+// Inbox lists the escalations of the actor's teams, by priority and age.
+func (s *Service) Inbox(ctx context.Context, a Actor, q InboxQuery) (Inbox, error) {
+	teams, err := s.inboxTeams(ctx, a, q.Team)
+	if err != nil {
+		return Inbox{}, err
 	}
 	if teams != nil && len(teams) == 0 {
 		return Inbox{Teams: []string{}, Escalations: []store.Escalation{}, Now: s.now()}, nil
