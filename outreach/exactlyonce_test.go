@@ -3,11 +3,15 @@ package outreach_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
+	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/sandbox"
 	"github.com/protectnow/protect/store"
@@ -203,5 +207,59 @@ func dieBeforeTwilio(t *testing.T, h *harness, w store.Work) {
 		Body: body, Conversation: conv, From: w.Sender, Wait: time.Hour})
 	if err != nil || !ok {
 		t.Fatalf("prepare: %v %v", ok, err)
+	}
+}
+
+// A task the queue still holds for an attempt (a killed worker's, until
+// the queue's recoverer notices; or one archived after its retries) does
+// not hold the attempt back: the reconciler hands it over again under a
+// new task ID, once per period whoever asks, and the patient is texted
+// once.
+func TestLostTaskDoesNotHoldTheAttempt(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	number := testNumber(731)
+	h.importCohort("lost", []patient{{nhs(731), "Lost", number, ""}})
+	c := h.campaign("lost", "lost", 50, fastPolicy)
+	attemptID := h.startAlone(c)
+	if err := h.engine.Dispatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspectorFromRedisClient(h.rdb)
+	first := fmt.Sprintf("attempt:%d", attemptID)
+	if err := insp.ArchiveTask(outreach.QueueSMS, first); err != nil {
+		t.Fatalf("archive the dispatcher's task: %v", err)
+	}
+	h.exec(`UPDATE attempts SET queued_at = now() - interval '1 hour' WHERE id = $1`, attemptID)
+	for range 3 { // three workers' reconcilers in the same period
+		if err := h.engine.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := insp.GetTaskInfo(outreach.QueueSMS, first+"/1")
+	if err != nil {
+		t.Fatalf("no new task for the attempt: %v", err)
+	}
+	if _, err := insp.GetTaskInfo(outreach.QueueSMS, first+"/2"); err == nil {
+		t.Fatal("two reconcilers handed the attempt over in the same period")
+	}
+	if h.count(`SELECT requeues FROM attempts WHERE id = $1`, attemptID) != 1 {
+		t.Fatal("requeues not counted")
+	}
+	// A worker runs the new task; the archived one, run by hand later,
+	// sends nothing.
+	for _, id := range []string{first + "/1", first} {
+		ti := info
+		if id == first {
+			if ti, err = insp.GetTaskInfo(outreach.QueueSMS, first); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := h.engine.HandleSend(ctx, asynq.NewTask(ti.Type, ti.Payload)); err != nil {
+			t.Fatalf("run %s: %v", id, err)
+		}
+	}
+	if texts := h.attemptTexts(number); len(texts) != 1 {
+		t.Fatalf("texted %d times: %q", len(texts), texts)
 	}
 }

@@ -106,11 +106,13 @@ func (e *Engine) Dispatch(ctx context.Context) error {
 }
 
 // Reconcile enqueues again attempts whose tasks may have been lost: queued
-// for a while, or claimed by a worker whose lease ran out. The queue
-// refuses a task whose twin is still pending, and the claim in PostgreSQL
-// refuses an attempt already sent, so reconciling never sends twice.
+// for a while, or claimed by a worker whose lease ran out. Each re-enqueue
+// is a new task (a new generation), so a task the queue still holds for a
+// killed worker, or archived after its retries, never holds the attempt
+// back; the claim in PostgreSQL refuses an attempt already sent or being
+// sent, so the old task, when the queue runs it at last, sends nothing.
 func (e *Engine) Reconcile(ctx context.Context) error {
-	stale, err := e.store.StaleQueued(ctx, e.stale, 5000)
+	stale, err := e.store.RequeueStale(ctx, e.stale, 5000)
 	if err != nil {
 		return err
 	}
@@ -123,7 +125,7 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := e.enqueue(ctx, SendPayload{Attempt: a.ID, Sender: c.Sender, Pace: c.Pace, Channel: a.Channel}); err != nil {
+		if err := e.enqueue(ctx, SendPayload{Attempt: a.ID, Sender: c.Sender, Pace: c.Pace, Channel: a.Channel, Generation: a.Generation}); err != nil {
 			return err
 		}
 	}

@@ -44,11 +44,22 @@ type SendPayload struct {
 	Sender  string  `json:"sender"`
 	Pace    float64 `json:"pace"`
 	Channel string  `json:"channel"`
+	// Generation is the hand-over's generation (store.QueuedAttempt); it
+	// names the task and is not needed to run it.
+	Generation int `json:"generation,omitempty"`
 }
 
-// taskID makes the queue refuse a second task for an attempt while the
-// first is pending.
-func taskID(attempt int64) string { return "attempt:" + strconv.FormatInt(attempt, 10) }
+// taskID names an attempt's task of a generation: the dispatcher's is
+// generation 0, and each re-enqueue by the reconciler takes the next, so
+// the queue refuses a repeat of one hand-over but never blocks a new one
+// behind a task it lost or archived.
+func taskID(attempt int64, generation int) string {
+	id := "attempt:" + strconv.FormatInt(attempt, 10)
+	if generation > 0 {
+		id += "/" + strconv.Itoa(generation)
+	}
+	return id
+}
 
 // enqueue puts an attempt on the queue; a task already there is fine.
 func (e *Engine) enqueue(ctx context.Context, p SendPayload) error {
@@ -57,7 +68,7 @@ func (e *Engine) enqueue(ctx context.Context, p SendPayload) error {
 	if p.Channel == Voice {
 		queue = QueueCall
 	}
-	_, err := e.queue.EnqueueContext(ctx, asynq.NewTask(TaskSend, b), asynq.TaskID(taskID(p.Attempt)), asynq.Queue(queue),
+	_, err := e.queue.EnqueueContext(ctx, asynq.NewTask(TaskSend, b), asynq.TaskID(taskID(p.Attempt, p.Generation)), asynq.Queue(queue),
 		asynq.MaxRetry(maxTries), asynq.Timeout(90*time.Second))
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
 		return fmt.Errorf("enqueue attempt %d: %w", p.Attempt, err)

@@ -49,23 +49,38 @@ func (s *Store) QueuedCount(ctx context.Context, campaignID int64) (int, error) 
 type QueuedAttempt struct {
 	ID      int64
 	Channel string
+	// Generation counts the times the reconciler handed the attempt to
+	// the queue again (0 for the dispatcher's first hand-over): each
+	// generation is a task of its own, so a lost task never blocks one.
+	Generation int
 }
 
-// StaleQueued lists attempts whose tasks may have been lost: queued (or
-// waiting for a retry) longer ago than age, so Redis may have lost them,
-// or claimed by a worker whose lease ran out. A live worker extends its
+// RequeueStale takes up to limit attempts whose tasks may have been lost
+// and gives each a new generation for its next task: queued (or waiting
+// for a retry) longer ago than age, so Redis may have lost them, or
+// claimed by a worker whose lease ran out. A live worker extends its
 // lease while it works, so an expired one means the worker died: it is
-// taken over at once, long before any step's wait could end.
-func (s *Store) StaleQueued(ctx context.Context, age time.Duration, limit int) ([]QueuedAttempt, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, channel FROM attempts
-		WHERE (state = 'queued' AND queued_at < now() - $1::interval)
-		   OR (state = 'retry' AND lease_until < now() - $1::interval)
-		   OR (state = 'sending' AND lease_until < now())
-		ORDER BY id LIMIT $2`, age, limit)
+// taken over at once, long before any step's wait could end. An attempt
+// is taken at most once per age, whichever process asks, so several
+// reconcilers do not pile up tasks for it.
+func (s *Store) RequeueStale(ctx context.Context, age time.Duration, limit int) ([]QueuedAttempt, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE attempts SET requeues = requeues + 1, requeued_at = now()
+		WHERE id IN (
+			SELECT id FROM attempts
+			WHERE ((state = 'queued' AND queued_at < now() - $1::interval)
+			    OR (state = 'retry' AND lease_until < now() - $1::interval)
+			    OR (state = 'sending' AND lease_until < now()))
+			  AND (requeued_at IS NULL OR requeued_at < now() - $1::interval)
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING id, channel, requeues`, age, limit)
 	if err != nil {
-		return nil, fmt.Errorf("stale attempts: %w", err)
+		return nil, fmt.Errorf("requeue stale attempts: %w", err)
 	}
-	return collectQueued(rows)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueuedAttempt, error) {
+		var a QueuedAttempt
+		err := r.Scan(&a.ID, &a.Channel, &a.Generation)
+		return a, err
+	})
 }
 
 // Work is a claimed attempt with everything needed to send it.

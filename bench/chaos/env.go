@@ -347,3 +347,56 @@ func writeFile(path string, fill func(io.Writer) error) error {
 	err = fill(f)
 	return errors.Join(err, f.Close())
 }
+
+// explain describes a patient's journey and attempts as PostgreSQL holds
+// them and the texts the sandbox delivered, for a report's notes: when a
+// promise breaks, the note says where the patient stopped.
+func (e *env) explain(ctx context.Context, p patient, texts []sandbox.Message) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "patient %s:", p.NHS)
+	var state, outcome string
+	var step int
+	var wait *time.Time
+	err := e.db.QueryRow(ctx, `SELECT cp.state, coalesce(cp.outcome, ''), cp.step, cp.wait_until
+		FROM campaign_patients cp JOIN patients pt ON pt.id = cp.patient_id WHERE pt.nhs_number = $1`, p.NHS).
+		Scan(&state, &outcome, &step, &wait)
+	if err != nil {
+		return fmt.Sprintf("%s journey: %v", b.String(), err)
+	}
+	fmt.Fprintf(&b, " journey %s/%s step %d wait_until %s;", state, outcome, step, stamp(wait))
+	rows, err := e.db.Query(ctx, `SELECT a.id, a.step, a.state, a.tries, a.first_claimed_at, a.sent_at,
+			coalesce(a.provider_sid, ''), coalesce(a.error_message, '')
+		FROM attempts a JOIN patients pt ON pt.id = a.patient_id WHERE pt.nhs_number = $1 ORDER BY a.step`, p.NHS)
+	if err != nil {
+		return fmt.Sprintf("%s attempts: %v", b.String(), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var st, tries int
+		var as, sid, msg string
+		var claimed, sent *time.Time
+		if err := rows.Scan(&id, &st, &as, &tries, &claimed, &sent, &sid, &msg); err != nil {
+			return fmt.Sprintf("%s attempts: %v", b.String(), err)
+		}
+		fmt.Fprintf(&b, " attempt %d step %d %s tries %d first claimed %s sent %s sid %q %q;", id, st, as, tries, stamp(claimed), stamp(sent), sid, msg)
+	}
+	for _, m := range texts {
+		fmt.Fprintf(&b, " text %s %s at %s %q;", m.SID, m.Status, m.Created.Format("15:04:05.000"), clipBody(m.Body))
+	}
+	return b.String()
+}
+
+func stamp(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format("15:04:05.000")
+}
+
+func clipBody(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "..."
+	}
+	return s
+}

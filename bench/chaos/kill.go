@@ -66,6 +66,7 @@ func runKill(ctx context.Context, p Params) (*Report, error) {
 	r.add("seconds until settled (limit "+p.KillLimit.String()+")", int(time.Since(start).Seconds()))
 	texts := e.texts()
 	var ok, noIntro, introTwice, noReminder, reminderTwice, wrongFirst, other int
+	var broken []string
 	for _, pt := range patients {
 		var intros, reminders int
 		ms := texts[pt.E164]
@@ -96,8 +97,11 @@ func runKill(ctx context.Context, p Params) (*Report, error) {
 		}
 		if len(ms) == 2 && isIntro(ms[0].Body) && isReminder(ms[1].Body) {
 			ok++
+		} else if len(broken) < 5 {
+			broken = append(broken, e.explain(ctx, pt, ms))
 		}
 	}
+	r.Notes = append(r.Notes, broken...)
 	r.add("patients", len(patients))
 	r.add("patients with step 1 then step 2, once each", ok)
 	r.add("patients without the introduction", noIntro)
