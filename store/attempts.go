@@ -332,7 +332,9 @@ func (s *Store) MarkSent(ctx context.Context, m Sent) error {
 
 // accepted records what follows from Twilio accepting an attempt: the
 // outbound message on the patient's timeline, and the step's wait,
-// counted from when it was sent.
+// counted from when it was sent. Twilio's answer and each status callback
+// report the acceptance again; the first one starts the wait and the
+// others leave it as it is.
 func accepted(ctx context.Context, tx pgx.Tx, attemptID int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO messages (direction, provider_sid, patient_id, campaign_id, attempt_id,
 			from_number, to_number, body, kind)
@@ -345,7 +347,9 @@ func accepted(ctx context.Context, tx pgx.Tx, attemptID int64) error {
 	_, err = tx.Exec(ctx, `UPDATE campaign_patients cp SET
 			state = CASE WHEN cp.state = 'pending' THEN 'contacting' ELSE cp.state END,
 			step = a.step, channel = a.channel, contact_number = a.to_number, last_activity = now(),
-			wait_until = CASE WHEN cp.state = 'conversing' THEN cp.wait_until ELSE a.sent_at + a.wait END,
+			wait_until = CASE WHEN cp.state = 'conversing' THEN cp.wait_until
+				WHEN cp.step = a.step AND cp.wait_until IS NOT NULL THEN cp.wait_until
+				ELSE a.sent_at + a.wait END,
 			conversation = coalesce(cp.conversation, a.conversation)
 		FROM attempts a
 		WHERE a.id = $1 AND cp.campaign_id = a.campaign_id AND cp.patient_id = a.patient_id
