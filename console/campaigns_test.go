@@ -169,7 +169,7 @@ func TestCampaignPagesRefuseOtherRoles(t *testing.T) {
 	c := s.create("spring")
 	s.progress(c)
 	id := fmt.Sprint(c.ID)
-	gets := []string{"/console/campaigns", "/console/campaigns/new", "/console/campaigns/" + id,
+	gets := []string{"/console/campaigns", "/console/campaigns/new", "/console/campaigns/" + id, "/console/campaigns/" + id + "/live",
 		"/console/campaigns/" + id + "/confirm/pause", "/console/campaigns/" + id + "/worklists/unreachable",
 		"/console/campaigns/" + id + "/worklists/unreachable/download", "/console/campaigns/" + id + "/worklists/no-contact-route/download",
 		"/console/campaigns/" + id + "/report.csv", "/console/campaigns/" + id + "/daily.csv"}
@@ -251,7 +251,7 @@ func TestCampaignPageFunnel(t *testing.T) {
 		`data-stage="unreachable"><td>Unreachable</td><td class="n">2<`,
 		`data-stage="no_contact_route"><td>No contact route</td><td class="n">2<`,
 		"Example Surgery", "Riverside Practice", "Diss Health Centre", // practice names
-		`id="by-locality"`, `id="by-language"`, `id="by-channel"`, `<svg class="chart"`,
+		`id="by-locality"`, `id="by-language"`, `id="by-channel"`, `<svg class="chart chart-wide"`, `<svg class="chart chart-narrow"`,
 		`id="next-hour">1 text<`, // Eve's text is still planned
 		`id="action-pause"`, `id="action-cancel"`,
 	} {
@@ -259,8 +259,17 @@ func TestCampaignPageFunnel(t *testing.T) {
 			t.Errorf("campaign page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, "<script") || strings.Contains(page, "http://") && !strings.Contains(page, `xmlns="http://www.w3.org/2000/svg"`) {
-		t.Error("campaign page loads a script or an external asset")
+	// The one script is the console's own, which keeps the figures
+	// current; nothing comes from elsewhere.
+	if strings.Count(page, "<script") != 1 || !strings.Contains(page, `<script src="/console/static/campaign.js" defer></script>`) ||
+		strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), "http://") {
+		t.Error("campaign page loads another script or an external asset")
+	}
+	for _, want := range []string{`id="live" data-url="/console/campaigns/` + fmt.Sprint(c.ID) + `/live"`, `id="figures-ago">just now<`,
+		"recounted every 30 seconds, and this page updates itself"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("campaign page lacks %q", want)
+		}
 	}
 }
 
@@ -555,5 +564,65 @@ func TestCampaignsPageWarnsPastBankHolidays(t *testing.T) {
 	}
 	if _, page, _ := paul.get(fmt.Sprintf("/console/campaigns/%d", ids["far"])); strings.Index(page, warning("far")) > strings.Index(page, `id="action-start"`) {
 		t.Error("the warning comes after the start button")
+	}
+}
+
+// campaignLive is what campaign.js fetches: the figures as the page shows
+// them, the state and when the figures were counted. It follows the
+// campaign as its patients answer, and stops being live once it ends.
+func TestCampaignLiveFigures(t *testing.T) {
+	s := newCampaignSite(t)
+	c := s.create("spring")
+	s.progress(c)
+	b := s.browser()
+	b.login("paul", password)
+	live := func() map[string]any {
+		t.Helper()
+		code, body, h := b.get(fmt.Sprintf("/console/campaigns/%d/live", c.ID))
+		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			t.Fatalf("live %d %s:\n%s", code, h.Get("Content-Type"), body)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got := live()
+	html, _ := got["html"].(string)
+	for _, want := range []string{`data-stage="answered"><td>Answered</td><td class="n">3<`, `data-stage="fine"><td>Fine</td><td class="n">2<`,
+		`id="by-locality"`, `id="activity-chart-narrow"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("live figures lack %q", want)
+		}
+	}
+	if strings.Contains(html, "9434765") || strings.Contains(html, "Tester") {
+		t.Error("live figures name a patient")
+	}
+	if got["state"] != "running" || got["live"] != true || !strings.Contains(got["controls"].(string), `id="action-pause"`) ||
+		!strings.Contains(got["age"].(string), `id="figures-ago"`) {
+		t.Errorf("live: %v", got)
+	}
+	if _, err := time.Parse(time.RFC3339, got["computed_at"].(string)); err != nil {
+		t.Errorf("computed_at: %v", err)
+	}
+	// Eve answers: the next fetch shows it.
+	if _, err := s.st.FinishJourney(context.Background(), c.ID, s.patientID("Eve"), "fine", "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if html := live()["html"].(string); !strings.Contains(html, `data-stage="fine"><td>Fine</td><td class="n">3<`) {
+		t.Errorf("after Eve answered:\n%s", html)
+	}
+	if n := s.count(`SELECT count(*) FROM audit_log WHERE action = 'campaign.view'`); n != 0 {
+		t.Errorf("%d live fetches audited as views", n)
+	}
+	if err := s.eng.Cancel(context.Background(), c.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(); got["state"] != "cancelled" || got["live"] != false {
+		t.Errorf("after cancel: state %v live %v", got["state"], got["live"])
+	}
+	if code, _, _ := b.get("/console/campaigns/999999/live"); code != 404 {
+		t.Errorf("unknown campaign: %d", code)
 	}
 }
