@@ -14,6 +14,20 @@ import (
 	"github.com/protectnow/protect/store"
 )
 
+// chartLabelPixels is the smallest label of the activity chart shown, in
+// CSS pixels: its font size scaled as its SVG is.
+const chartLabelPixels = `(() => {
+  let least = 1000, shown = 0;
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    if (svg.getBoundingClientRect().width === 0) { continue; }
+    shown++;
+    for (const t of svg.querySelectorAll('text')) {
+      least = Math.min(least, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+    }
+  }
+  return shown === 1 ? least : -shown;
+})()`
+
 // A programme lead opens the campaigns, sees a running campaign's funnel
 // and escalations, and pauses it from the console after reading what the
 // pause will hold back. At 1280 and 390 pixels wide no page scrolls
@@ -85,6 +99,14 @@ func TestBrowserLeadSeesAndPausesCampaign(t *testing.T) {
 				t.Errorf("%s at %d px scrolls sideways by %d px", p.name, width, over)
 			}
 			if p.name == "campaign-page" {
+				// The chart's labels read at this width: at least 11 CSS
+				// pixels, whichever drawing shows.
+				rctx, cancel := context.WithTimeout(ctx, 30e9)
+				px, err := chromedp.Run(rctx, chromedp.Evaluate[float64](chartLabelPixels))
+				cancel()
+				if err != nil || px < 11 {
+					t.Errorf("chart labels at %d px are %.1f CSS px high (%v), want at least 11", width, px, err)
+				}
 				// Bob's escalation took an hour to claim and four to
 				// resolve; the others are open past their time to claim.
 				esc, err := text(ctx, chromedp.Text(chromedp.CSS(`#escalations tr[data-team="norwich-council"]`)))
