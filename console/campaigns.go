@@ -520,6 +520,30 @@ func (f campaignForm) Problems() int {
 	return n
 }
 
+// formFields are the create form's fields in page order, with the
+// names the error summary gives them.
+var formFields = []struct{ key, label string }{
+	{"name", "Name"}, {"cohort", "Cohort"}, {"sender", "Sender"}, {"voice_sender", "Number calls come from"},
+	{"days", "Days open"}, {"start", "From"}, {"end", "Until"}, {"timezone", "Time zone"}, {"holidays", "Other days off"},
+	{"bank_holidays", "Bank holidays"}, {"pace", "Pace"}, {"policy", "Attempt policy"}, {"questionnaire", "Questionnaire"},
+}
+
+// formProblem is one line of the form's error summary, linking to its
+// field's box.
+type formProblem struct{ Box, Label, Text string }
+
+// Summary lists every problem of the form in page order, for the summary
+// above it (each also shows next to its field).
+func (f campaignForm) Summary() []formProblem {
+	var out []formProblem
+	for _, ff := range formFields {
+		for _, p := range f.Errors[ff.key] {
+			out = append(out, formProblem{Box: "f-" + ff.key, Label: ff.label, Text: p})
+		}
+	}
+	return out
+}
+
 // Regions are the bank holiday choices.
 func (f campaignForm) Regions() []string { return append(window.Regions(), window.NoBankHolidays) }
 
@@ -549,7 +573,11 @@ func (f campaignForm) windowJSON(only string) []byte {
 			m[k] = v
 		}
 	}
-	add("days", f.Days)
+	days := f.Days
+	if days == nil {
+		days = []string{} // no day ticked: a window never open, not the default days
+	}
+	add("days", days)
 	add("start", f.Start)
 	add("end", f.End)
 	add("timezone", f.Timezone)
@@ -568,7 +596,13 @@ func (f campaignForm) windowJSON(only string) []byte {
 func (f campaignForm) windowProblems() map[string][]string {
 	out := map[string][]string{}
 	for _, field := range []string{"days", "start", "end", "timezone", "holidays", "bank_holidays"} {
-		if _, err := window.Parse(f.windowJSON(field)); err != nil {
+		g := f
+		if field == "end" && len(out["start"]) > 0 {
+			// End is checked with start; a wrong start must not hide
+			// what is wrong with end.
+			g.Start = "00:00"
+		}
+		if _, err := window.Parse(g.windowJSON(field)); err != nil {
 			var fe *window.FieldError
 			if errors.As(err, &fe) {
 				k := fe.Field

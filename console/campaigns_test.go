@@ -424,13 +424,23 @@ func TestCampaignCreateForm(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("no field %s", field)
 		}
-		if !strings.HasPrefix(page[i:], `id="f-`+field+`"><label`) || !strings.Contains(page[i:i+400], `class="field-error"`) {
+		box := page[i+1:]
+		if j := strings.Index(box, `id="f-`); j > 0 { // up to the next field's box
+			box = box[:j]
+		}
+		if !strings.HasPrefix(page[i:], `id="f-`+field+`"><label`) || !strings.Contains(box, `class="field-error"`) {
 			// the error shows inside the field's box, before its input
 			t.Errorf("field %s shows no problem: %s", field, page[i:min(len(page), i+300)])
 		}
 	}
 	if !strings.Contains(page, "fax") {
 		t.Error("the policy problem does not say what is wrong")
+	}
+	// No day ticked is a window never open, not the default days.
+	noDays := url.Values{"csrf": {csrf}, "name": {"nodays"}, "cohort": {s.cohort}, "sender": {"+447700900000"}, "start": {"09:00"},
+		"end": {"17:00"}, "timezone": {"Europe/London"}, "bank_holidays": {"england-and-wales"}, "pace": {"2"}}
+	if code, page, _ := b.post("/console/campaigns", noDays); code != 422 || !strings.Contains(page, "at least one day") {
+		t.Errorf("no day ticked: %d", code)
 	}
 	if n := s.count(`SELECT count(*) FROM campaigns`); n != 0 {
 		t.Fatalf("%d campaigns created by a bad form", n)
