@@ -42,7 +42,7 @@ func TestBrowserLeadDownloadsUnreachableWorklist(t *testing.T) {
 	c := s.create("Spring shielding check")
 	s.progress(c)
 	// Eve, in Diss, is not reached either: the locality must leave her out.
-	if _, err := s.st.FinishJourney(context.Background(), c.ID, s.patientID("Eve"), "unreachable", "test", nil); err != nil {
+	if _, err := s.st.FinishJourney(context.Background(), c.ID, s.patientID("Eve"), "unreachable", "no answer after every attempt", nil); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -70,6 +70,22 @@ func TestBrowserLeadDownloadsUnreachableWorklist(t *testing.T) {
 	list, err := text(ctx, chromedp.Text(chromedp.ID("worklist")))
 	if err != nil || !strings.Contains(list, "Hal Tester") || strings.Contains(list, "Eve") || strings.Contains(list, "Fay") {
 		t.Fatalf("Norwich worklist shows %q (%v)", list, err)
+	}
+	if shots := os.Getenv("PROTECT_SCREENSHOTS"); shots != "" {
+		for _, width := range []int64{390, 1280} {
+			if err := do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			png, err := chromedp.Run(rctx, chromedp.FullScreenshot(100))
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("campaign-worklist-%d.png", width)), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if err := do(ctx, chromedp.Click(chromedp.ID("download"))); err != nil {
 		t.Fatalf("click download: %v", err)

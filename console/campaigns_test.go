@@ -152,8 +152,10 @@ func (s *campaignSite) progress(c store.Campaign) {
 			s.t.Fatal(err)
 		}
 	}
+	// The reasons the engine gives, as the worklists show them.
+	reasons := map[string]string{"fine": "answered", "need": "answered", "unreachable": "no answer after every attempt"}
 	finish := func(name, outcome string, needs []store.NeedRow) {
-		if _, err := s.st.FinishJourney(ctx, c.ID, s.patientID(name), outcome, "test", needs); err != nil {
+		if _, err := s.st.FinishJourney(ctx, c.ID, s.patientID(name), outcome, reasons[outcome], needs); err != nil {
 			s.t.Fatal(err)
 		}
 	}
