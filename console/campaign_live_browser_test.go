@@ -52,6 +52,8 @@ var livePatients = []struct {
 type liveSite struct {
 	site
 	gw *gatewaytest.Gateway
+	// stopWorkers stops the engine's loops and the report refresh.
+	stopWorkers func()
 }
 
 func newLiveSite(t *testing.T) *liveSite {
@@ -79,7 +81,8 @@ func newLiveSite(t *testing.T) *liveSite {
 	var wg sync.WaitGroup
 	wg.Go(func() { gw.Engine.Run(runCtx) })
 	wg.Go(func() { gw.Engine.RefreshReports(runCtx, liveRefresh, loc) })
-	t.Cleanup(func() { stop(); wg.Wait() })
+	stopWorkers := sync.OnceFunc(func() { stop(); wg.Wait() })
+	t.Cleanup(stopWorkers)
 
 	con, err := console.New(console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger,
 		Engine: gw.Engine, ReportRefresh: liveRefresh, Location: loc})
@@ -105,7 +108,7 @@ func newLiveSite(t *testing.T) *liveSite {
 	if err != nil || sum.Rejected > 0 {
 		t.Fatalf("import: %+v %v", sum, err)
 	}
-	return &liveSite{site: site{t: t, url: srv.URL, st: st, svc: svc}, gw: gw}
+	return &liveSite{site: site{t: t, url: srv.URL, st: st, svc: svc}, gw: gw, stopWorkers: stopWorkers}
 }
 
 // funnelFigures reads the open page's funnel.
@@ -271,6 +274,17 @@ func TestBrowserLeadWatchesFunnelChange(t *testing.T) {
 		t.Errorf("figures age %q (%v)", ago, err)
 	}
 	shot("campaign-live-390")
+	// Another lead pauses the campaign: the state and the controls follow.
+	if err := s.gw.Engine.Pause(bg, c.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	paused := `document.getElementById('state').textContent + ' ' + !!document.getElementById('action-resume') + ' ' + !!document.getElementById('action-pause')`
+	waitForValue(ctx, t, paused, "paused true false", &[]string{})
+	// The workers stop: within three refreshes or so the page says its
+	// figures are older than they should be.
+	s.stopWorkers()
+	stale := `document.getElementById('figures-age').classList.contains('stale') + ' ' + (window.protectMark || 'gone')`
+	waitForValue(ctx, t, stale, "true still here", &[]string{})
 	// The database agrees with what the lead saw.
 	var answered, fine, need int
 	if err := s.st.Pool().QueryRow(bg, `SELECT count(*) FILTER (WHERE outcome IN ('fine', 'need')), count(*) FILTER (WHERE outcome = 'fine'),

@@ -144,8 +144,9 @@ type campaignData struct {
 	// Every says in words how often the figures are recounted.
 	Every string
 	// ComputedAt (RFC 3339), AsOf and Ago say when the figures were
-	// counted.
-	ComputedAt, AsOf, Ago string
+	// counted; RenderedAt (RFC 3339) is the server's clock, from which
+	// campaign.js learns how far the browser's is off.
+	ComputedAt, AsOf, Ago, RenderedAt string
 }
 
 // liveStates are the states in which a campaign's figures change by
@@ -173,7 +174,8 @@ func (c *Console) campaignView(ctx *gin.Context, camp store.Campaign) (campaignD
 		Coverage: outreach.CoverageWarning(camp, now), Worklists: actorOf(ctx).Role == store.RoleProgrammeLead,
 		Live: liveState(camp.State), EveryMS: pollEvery(c.reportRefresh).Milliseconds(), RefreshMS: c.reportRefresh.Milliseconds(),
 		Every: seconds(c.reportRefresh), ComputedAt: r.ComputedAt.UTC().Format(jsTime),
-		AsOf: r.ComputedAt.In(c.loc).Format("Mon 2 Jan 15:04:05"), Ago: figuresAgo(r.ComputedAt, now)}
+		AsOf: r.ComputedAt.In(c.loc).Format("Mon 2 Jan 15:04:05"), Ago: figuresAgo(r.ComputedAt, now),
+		RenderedAt: now.UTC().Format(jsTime)}
 	if w, err := window.Parse(camp.Window); err == nil {
 		d.Window = describeWindow(w)
 	}
@@ -277,7 +279,7 @@ func (c *Console) campaignLive(ctx *gin.Context) {
 	}
 	f := d.R.Funnel
 	ctx.JSON(http.StatusOK, gin.H{"html": figures.String(), "controls": controls.String(), "age": age.String(),
-		"state": camp.State, "live": d.Live, "computed_at": d.ComputedAt, "now": c.svc.Now().UTC().Format(jsTime),
+		"state": camp.State, "live": d.Live, "computed_at": d.ComputedAt, "now": d.RenderedAt,
 		"counts": map[string]string{"unreachable": thousands(f.Unreachable), "no_route": thousands(f.NoRoute)}})
 }
 

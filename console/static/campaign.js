@@ -20,8 +20,11 @@
   var url = live.getAttribute('data-url');
   var every = parseInt(live.getAttribute('data-every'), 10) || 15000;
   var refresh = parseInt(live.getAttribute('data-refresh'), 10) || 30000;
-  // skew is the server's clock minus the browser's, learnt at each fetch.
+  // skew is the server's clock minus the browser's, learnt when the page
+  // was rendered and again at each fetch.
   var skew = 0;
+  var rendered = Date.parse(live.getAttribute('data-now'));
+  if (!isNaN(rendered)) { skew = rendered - Date.now(); }
   var failures = 0;
   var timer = null;
   var stopped = false;
