@@ -242,7 +242,8 @@ func (c *Console) campaignPage(ctx *gin.Context) {
 // campaignLive is what static/campaign.js fetches while a campaign page
 // is open: the page's figures as the page renders them, its state and
 // controls, and when the figures were counted, so the funnel changes
-// without a reload. It reads the stored report like the page (no scan per
+// without a reload; or, when the page says (since, state) it already
+// shows the latest, only that nothing changed. It reads the stored report like the page (no scan per
 // fetch) and, being the figures of a page already opened and audited,
 // is not audited itself: a lead watching for an hour would fill the log.
 // It names no patient.
@@ -263,6 +264,13 @@ func (c *Console) campaignLive(ctx *gin.Context) {
 	if err != nil {
 		c.logger.Error("campaign live figures failed", "error", err)
 		ctx.JSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+		return
+	}
+	// The page already shows these figures in this state (it says which
+	// it has): say so rather than render and send them again.
+	if ctx.Query("since") == d.ComputedAt && ctx.Query("state") == camp.State {
+		ctx.JSON(http.StatusOK, gin.H{"unchanged": true, "state": camp.State, "live": d.Live, "computed_at": d.ComputedAt,
+			"now": d.RenderedAt})
 		return
 	}
 	t := c.pages["campaign_show"]

@@ -75,6 +75,7 @@
       var server = Date.parse(data.now);
       if (!isNaN(server)) { skew = server - Date.now(); }
     }
+    if (data.unchanged) { tick(); return; }
     // Do not pull the figures from under a lead who is in them (a
     // keyboard on a table, say).
     if (!live.contains(document.activeElement)) {
@@ -116,7 +117,9 @@
     timer = null;
     if (stopped) { return; }
     if (document.hidden) { schedule(); return; }
-    fetch(url, {credentials: 'same-origin', headers: {'Accept': 'application/json'}, cache: 'no-store'})
+    var since = at.getAttribute('datetime') || '';
+    var state = live.getAttribute('data-state') || '';
+    fetch(url + '?since=' + encodeURIComponent(since) + '&state=' + encodeURIComponent(state), {credentials: 'same-origin', headers: {'Accept': 'application/json'}, cache: 'no-store'})
       .then(function (resp) {
         if (!resp.ok) { throw new Error('status ' + resp.status); }
         return resp.json();
