@@ -34,6 +34,11 @@ type Routes struct {
 	Templates *templateadmin.Service
 	// Location cuts campaign reports into days; default Europe/London.
 	Location *time.Location
+	// ReportMaxAge bounds how old the figures the report endpoint returns
+	// may be before it computes them itself; default one minute. Set it
+	// above the workers' refresh interval (PROTECT_REPORT_REFRESH), or
+	// every request computes the report.
+	ReportMaxAge time.Duration
 }
 
 // Register adds the API routes.

@@ -15,10 +15,17 @@ import (
 	"github.com/protectnow/protect/window"
 )
 
-// reportMaxAge bounds how old the figures the report endpoint returns may
-// be before it computes them itself (the workers refresh them every
-// outreach.ReportRefreshEvery).
-const reportMaxAge = time.Minute
+// defaultReportMaxAge bounds how old the figures the report endpoint
+// returns may be before it computes them itself, when Routes.ReportMaxAge
+// is not set (the workers refresh them every PROTECT_REPORT_REFRESH).
+const defaultReportMaxAge = time.Minute
+
+func (a *Routes) reportMaxAge() time.Duration {
+	if a.ReportMaxAge > 0 {
+		return a.ReportMaxAge
+	}
+	return defaultReportMaxAge
+}
 
 // registerReports adds a campaign's report, worklists and forecast.
 func (a *Routes) registerReports(g *gin.RouterGroup, lead gin.HandlerFunc) {
@@ -94,7 +101,7 @@ func (a *Routes) campaignReport(c *gin.Context) {
 	if !ok {
 		return
 	}
-	r, err := a.Store.FreshCampaignReport(c.Request.Context(), camp.ID, reportMaxAge, time.Now(), a.location())
+	r, err := a.Store.FreshCampaignReport(c.Request.Context(), camp.ID, a.reportMaxAge(), time.Now(), a.location())
 	if err != nil {
 		a.reportProblem(c, err)
 		return

@@ -96,6 +96,10 @@ type Config struct {
 	TrustedProxies []string
 	// SessionIdle ends a console session not used for this long.
 	SessionIdle time.Duration
+	// ReportRefresh is how often the workers recompute the stored
+	// figures of running and paused campaigns: the most a campaign page's
+	// funnel lags behind what happened.
+	ReportRefresh time.Duration
 	// SpoolDir is where serve and run keep inbound webhooks while
 	// PostgreSQL is unavailable, until they are replayed.
 	SpoolDir string
@@ -159,6 +163,7 @@ var Vars = []Var{
 	{"PROTECT_ROUTING_FILE", "", "Escalation routing file (teams, rules, SLAs, alerts; see deploy/routing.example.yaml). Required with Twilio credentials; empty with the sandbox: the built-in demo routing."},
 	{"PROTECT_TRUSTED_PROXIES", "", "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: the client address is the TCP peer."},
 	{"PROTECT_SESSION_IDLE", "30m", "Console sessions end after this long without use (1m-12h), as well as 12 hours after log-in."},
+	{"PROTECT_REPORT_REFRESH", "30s", "How often workers recompute the figures of running and paused campaigns (1s-1h): the most a campaign page, which updates itself, lags behind. Shorter is fresher and costs a report query per active campaign each time."},
 	{"PROTECT_VOICE", "Polly.Amy", "Twilio voice that speaks English on automated calls (for example Polly.Amy or alice)."},
 	{"PROTECT_VOICE_LANGUAGE", "en-GB", "Language tag of that English voice."},
 	{"PROTECT_VOICES", "", "Voices of other languages, as `cy=Polly.Gwyneth/cy-GB,pl=Polly.Ewa/pl-PL`; built in: cy, pl, pt, ro, es, fr, tr (Amazon Polly). A patient whose language has no voice hears English."},
@@ -409,6 +414,12 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		bad("PROTECT_SESSION_IDLE", "a duration from 1m to 12h, such as 30m", idle)
 	} else {
 		c.SessionIdle = d
+	}
+	refresh := get("PROTECT_REPORT_REFRESH")
+	if d, err := time.ParseDuration(refresh); err != nil || d < time.Second || d > time.Hour {
+		bad("PROTECT_REPORT_REFRESH", "a duration from 1s to 1h, such as 30s", refresh)
+	} else {
+		c.ReportRefresh = d
 	}
 	if c.RoutingFile != "" {
 		if st, err := os.Stat(c.RoutingFile); err != nil || st.IsDir() {

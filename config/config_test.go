@@ -92,6 +92,26 @@ func TestTrustedProxiesAndIdle(t *testing.T) {
 	}
 }
 
+func TestReportRefresh(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{map[string]string{}, 30 * time.Second},
+		{map[string]string{"PROTECT_REPORT_REFRESH": "5s"}, 5 * time.Second},
+		{map[string]string{"PROTECT_REPORT_REFRESH": " 2m "}, 2 * time.Minute},
+	}
+	for _, tt := range tests {
+		c, err := FromLookup(lookup(tt.env))
+		if err != nil {
+			t.Fatalf("env %v: %v", tt.env, err)
+		}
+		if c.ReportRefresh != tt.want {
+			t.Errorf("env %v: refresh %v, want %v", tt.env, c.ReportRefresh, tt.want)
+		}
+	}
+}
+
 func TestVoices(t *testing.T) {
 	tests := []struct {
 		env  map[string]string
@@ -139,6 +159,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"PROTECT_TRUSTED_PROXIES": "proxy.internal"}, "PROTECT_TRUSTED_PROXIES"},
 		{map[string]string{"PROTECT_SESSION_IDLE": "30"}, "PROTECT_SESSION_IDLE"},
 		{map[string]string{"PROTECT_SESSION_IDLE": "13h"}, "PROTECT_SESSION_IDLE"},
+		{map[string]string{"PROTECT_REPORT_REFRESH": "30"}, "PROTECT_REPORT_REFRESH"},
+		{map[string]string{"PROTECT_REPORT_REFRESH": "500ms"}, "PROTECT_REPORT_REFRESH"},
+		{map[string]string{"PROTECT_REPORT_REFRESH": "2h"}, "PROTECT_REPORT_REFRESH"},
 	}
 	for _, tt := range tests {
 		_, err := FromLookup(lookup(tt.env))

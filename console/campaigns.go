@@ -9,6 +9,7 @@ package console
 // refreshed in the background, so a view never scans a campaign's rows.
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -42,6 +43,7 @@ func (c *Console) registerCampaigns(a *gin.RouterGroup) {
 	g.GET("/new", c.campaignNew)
 	g.POST("", c.campaignCreate)
 	g.GET("/:id", c.campaignPage)
+	g.GET("/:id/live", c.campaignLive)
 	g.GET("/:id/confirm/:action", c.campaignConfirm)
 	g.POST("/:id/action/:action", c.campaignAction)
 	g.GET("/:id/worklists/:kind", c.worklistPage)
@@ -134,6 +136,78 @@ type campaignData struct {
 	Coverage string
 	// Worklists offers the worklists: programme leads only.
 	Worklists bool
+	// Live: the campaign is running or paused, so its figures change and
+	// the page fetches them again every EveryMS milliseconds
+	// (static/campaign.js); the workers recount them every RefreshMS.
+	Live               bool
+	EveryMS, RefreshMS int64
+	// Every says in words how often the figures are recounted.
+	Every string
+	// ComputedAt (RFC 3339), AsOf and Ago say when the figures were
+	// counted; RenderedAt (RFC 3339) is the server's clock, from which
+	// campaign.js learns how far the browser's is off.
+	ComputedAt, AsOf, Ago, RenderedAt string
+}
+
+// liveStates are the states in which a campaign's figures change by
+// themselves, so its open page keeps fetching them.
+func liveState(state string) bool {
+	return state == store.CampaignRunning || state == store.CampaignPaused
+}
+
+// pollEvery is how often an open campaign page fetches the figures: twice
+// per refresh of the workers, so they show at most about half a refresh
+// after they were counted, between one second and fifteen.
+func pollEvery(refresh time.Duration) time.Duration {
+	return min(max(refresh/2, time.Second), 15*time.Second)
+}
+
+// campaignView is what the campaign page and its live updates show.
+func (c *Console) campaignView(ctx *gin.Context, camp store.Campaign) (campaignData, error) {
+	r, err := c.report(ctx.Request.Context(), camp.ID)
+	if err != nil {
+		return campaignData{}, err
+	}
+	now := c.svc.Now()
+	d := campaignData{C: camp, R: r, Actions: campaignActions[camp.State], FinishBy: ctx.Query("finish_by"),
+		Chart: activityChart(r.Hours, now, c.loc), NextHour: attemptsPhrase(r.NextHour), NextDay: attemptsPhrase(r.NextDay),
+		Coverage: outreach.CoverageWarning(camp, now), Worklists: actorOf(ctx).Role == store.RoleProgrammeLead,
+		Live: liveState(camp.State), EveryMS: pollEvery(c.reportRefresh).Milliseconds(), RefreshMS: c.reportRefresh.Milliseconds(),
+		Every: seconds(c.reportRefresh), ComputedAt: r.ComputedAt.UTC().Format(jsTime),
+		AsOf: r.ComputedAt.In(c.loc).Format("Mon 2 Jan 15:04:05"), Ago: figuresAgo(r.ComputedAt, now),
+		RenderedAt: now.UTC().Format(jsTime)}
+	if w, err := window.Parse(camp.Window); err == nil {
+		d.Window = describeWindow(w)
+	}
+	d.Policy = describePolicy(camp.Policy)
+	return d, nil
+}
+
+// jsTime is RFC 3339 to the millisecond, which every browser's Date.parse
+// reads.
+const jsTime = "2006-01-02T15:04:05.000Z07:00"
+
+// figuresAgo says how old figures counted at t are at now, to the second
+// under a minute ("12 seconds ago"); static/campaign.js says the same.
+func figuresAgo(t, now time.Time) string {
+	switch d := now.Sub(t); {
+	case d < 2*time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds ago", int(d/time.Second))
+	}
+	return ago(t, now)
+}
+
+// seconds writes an interval in words: "30 seconds", "1 second", "2 minutes".
+func seconds(d time.Duration) string {
+	switch {
+	case d == time.Second:
+		return "second"
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Round(time.Second)/time.Second)) + " seconds"
+	}
+	return spell(d)
 }
 
 func (c *Console) loadCampaign(ctx *gin.Context) (store.Campaign, bool) {
@@ -153,24 +227,68 @@ func (c *Console) campaignPage(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	r, err := c.report(ctx.Request.Context(), camp.ID)
+	d, err := c.campaignView(ctx, camp)
 	if err != nil {
 		c.fail(ctx, err)
 		return
 	}
-	now := c.svc.Now()
-	d := campaignData{C: camp, R: r, Actions: campaignActions[camp.State], FinishBy: ctx.Query("finish_by"),
-		Chart: activityChart(r.Hours, now, c.loc), NextHour: attemptsPhrase(r.NextHour), NextDay: attemptsPhrase(r.NextDay),
-		Coverage: outreach.CoverageWarning(camp, now), Worklists: actorOf(ctx).Role == store.RoleProgrammeLead}
-	if w, err := window.Parse(camp.Window); err == nil {
-		d.Window = describeWindow(w)
-	}
-	d.Policy = describePolicy(camp.Policy)
 	if camp.State == store.CampaignDraft {
 		d.Forecast, d.ForecastError = c.forecast(ctx.Request.Context(), camp, d.FinishBy)
 	}
 	c.svc.Audit(ctx.Request.Context(), actorOf(ctx), "campaign.view", "campaign", camp.ID, nil)
 	c.render(ctx, http.StatusOK, "campaign_show", page{Title: camp.Name, Data: d})
+}
+
+// campaignLive is what static/campaign.js fetches while a campaign page
+// is open: the page's figures as the page renders them, its state and
+// controls, and when the figures were counted, so the funnel changes
+// without a reload; or, when the page says (since, state) it already
+// shows the latest, only that nothing changed. It reads the stored report like the page (no scan per
+// fetch) and, being the figures of a page already opened and audited,
+// is not audited itself: a lead watching for an hour would fill the log.
+// It names no patient.
+func (c *Console) campaignLive(ctx *gin.Context) {
+	id, err := idParam(ctx)
+	var camp store.Campaign
+	if err == nil {
+		camp, err = c.store.Campaign(ctx.Request.Context(), id)
+	}
+	var d campaignData
+	if err == nil {
+		d, err = c.campaignView(ctx, camp)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		ctx.JSON(http.StatusNotFound, gin.H{"error": "not found"})
+		return
+	}
+	if err != nil {
+		c.logger.Error("campaign live figures failed", "error", err)
+		ctx.JSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+		return
+	}
+	// The page already shows these figures in this state (it says which
+	// it has): say so rather than render and send them again.
+	if ctx.Query("since") == d.ComputedAt && ctx.Query("state") == camp.State {
+		ctx.JSON(http.StatusOK, gin.H{"unchanged": true, "state": camp.State, "live": d.Live, "computed_at": d.ComputedAt,
+			"now": d.RenderedAt})
+		return
+	}
+	t := c.pages["campaign_show"]
+	var figures, controls, age bytes.Buffer
+	for _, part := range []struct {
+		name string
+		buf  *bytes.Buffer
+	}{{"figures", &figures}, {"controls", &controls}, {"age", &age}} {
+		if err := t.ExecuteTemplate(part.buf, part.name, d); err != nil {
+			c.logger.Error("campaign live template failed", "part", part.name, "error", err)
+			ctx.JSON(http.StatusInternalServerError, gin.H{"error": "internal error"})
+			return
+		}
+	}
+	f := d.R.Funnel
+	ctx.JSON(http.StatusOK, gin.H{"html": figures.String(), "controls": controls.String(), "age": age.String(),
+		"state": camp.State, "live": d.Live, "computed_at": d.ComputedAt, "now": d.RenderedAt,
+		"counts": map[string]string{"unreachable": thousands(f.Unreachable), "no_route": thousands(f.NoRoute)}})
 }
 
 // forecast forecasts a draft campaign as if started now; finishBy is a
@@ -412,6 +530,30 @@ func (f campaignForm) Problems() int {
 	return n
 }
 
+// formFields are the create form's fields in page order, with the
+// names the error summary gives them.
+var formFields = []struct{ key, label string }{
+	{"name", "Name"}, {"cohort", "Cohort"}, {"sender", "Sender"}, {"voice_sender", "Number calls come from"},
+	{"days", "Days open"}, {"start", "From"}, {"end", "Until"}, {"timezone", "Time zone"}, {"holidays", "Other days off"},
+	{"bank_holidays", "Bank holidays"}, {"pace", "Pace"}, {"policy", "Attempt policy"}, {"questionnaire", "Questionnaire"},
+}
+
+// formProblem is one line of the form's error summary, linking to its
+// field's box.
+type formProblem struct{ Box, Label, Text string }
+
+// Summary lists every problem of the form in page order, for the summary
+// above it (each also shows next to its field).
+func (f campaignForm) Summary() []formProblem {
+	var out []formProblem
+	for _, ff := range formFields {
+		for _, p := range f.Errors[ff.key] {
+			out = append(out, formProblem{Box: "f-" + ff.key, Label: ff.label, Text: p})
+		}
+	}
+	return out
+}
+
 // Regions are the bank holiday choices.
 func (f campaignForm) Regions() []string { return append(window.Regions(), window.NoBankHolidays) }
 
@@ -441,7 +583,11 @@ func (f campaignForm) windowJSON(only string) []byte {
 			m[k] = v
 		}
 	}
-	add("days", f.Days)
+	days := f.Days
+	if days == nil {
+		days = []string{} // no day ticked: a window never open, not the default days
+	}
+	add("days", days)
 	add("start", f.Start)
 	add("end", f.End)
 	add("timezone", f.Timezone)
@@ -460,7 +606,13 @@ func (f campaignForm) windowJSON(only string) []byte {
 func (f campaignForm) windowProblems() map[string][]string {
 	out := map[string][]string{}
 	for _, field := range []string{"days", "start", "end", "timezone", "holidays", "bank_holidays"} {
-		if _, err := window.Parse(f.windowJSON(field)); err != nil {
+		g := f
+		if field == "end" && len(out["start"]) > 0 {
+			// End is checked with start; a wrong start must not hide
+			// what is wrong with end.
+			g.Start = "00:00"
+		}
+		if _, err := window.Parse(g.windowJSON(field)); err != nil {
 			var fe *window.FieldError
 			if errors.As(err, &fe) {
 				k := fe.Field
@@ -794,65 +946,121 @@ func (c *Console) dailyCSV(ctx *gin.Context) {
 	c.svc.Audit(ctx.Request.Context(), actorOf(ctx), "campaign.report.download", "campaign", camp.ID, map[string]any{"report": "daily"})
 }
 
+// chartSize is one drawing of the activity chart. Its viewBox is about
+// the width it is shown at (campaigns.css shows the wide one from 48rem
+// and the narrow one below), so a font size in the SVG is about the same
+// in CSS pixels: at least 12 on a 390 px phone, where the wide drawing
+// would shrink its labels to 8.
+type chartSize struct {
+	id, class string
+	// back and ahead are the hours shown before and after now.
+	back, ahead int
+	// tick labels the hours that are multiples of it.
+	tick                    int
+	w, h, left, bottom, top float64
+	font                    float64
+}
+
+var chartSizes = []chartSize{
+	{id: "activity-chart", class: "chart chart-wide", back: 48, ahead: 24, tick: 6, w: 880, h: 260, left: 48, bottom: 34, top: 14, font: 13},
+	{id: "activity-chart-narrow", class: "chart chart-narrow", back: 24, ahead: 12, tick: 12, w: 360, h: 230, left: 40, bottom: 34, top: 16, font: 13},
+}
+
 // activityChart draws attempts planned, attempts sent and first answers
-// per hour for the 48 hours to now and the 24 after, as inline SVG: no
-// script, no external asset.
+// per hour around now, against the plan, as inline SVG: no script, no
+// external asset. It draws it twice, for wide screens (the 48 hours to now
+// and the 24 after) and phones (24 and 12 hours), and CSS shows one.
 func activityChart(hours []store.Bucket, now time.Time, loc *time.Location) template.HTML {
-	const n = 72
-	end := now.Truncate(time.Hour).Add(24 * time.Hour)
-	start := end.Add(-n * time.Hour)
-	var planned, sent, answered [n]int
-	peak := 1
-	for _, b := range hours {
-		i := int(b.Start.Sub(start) / time.Hour)
-		if i < 0 || i >= n {
+	var b strings.Builder
+	for _, cs := range chartSizes {
+		cs.draw(&b, hours, now, loc)
+	}
+	return template.HTML(b.String())
+}
+
+// axisTicks picks the values of the horizontal grid lines for figures up
+// to peak: 0 and up to four round steps (1, 2 or 5 times a power of ten)
+// reaching at or above peak; the last is the top of the chart.
+func axisTicks(peak int) []int {
+	step := 1
+	for base := 1; ; base *= 10 {
+		found := false
+		for _, m := range []int{1, 2, 5} {
+			if (peak+m*base-1)/(m*base) <= 4 {
+				step, found = m*base, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	top := max(1, (peak+step-1)/step) * step
+	var out []int
+	for v := 0; v <= top; v += step {
+		out = append(out, v)
+	}
+	return out
+}
+
+func (cs chartSize) draw(b *strings.Builder, hours []store.Bucket, now time.Time, loc *time.Location) {
+	n := cs.back + cs.ahead
+	end := now.Truncate(time.Hour).Add(time.Duration(cs.ahead) * time.Hour)
+	start := end.Add(-time.Duration(n) * time.Hour)
+	planned, sent, answered := make([]int, n), make([]int, n), make([]int, n)
+	peak := 0
+	for _, bk := range hours {
+		i := int(bk.Start.Sub(start) / time.Hour)
+		if bk.Start.Before(start) || i >= n {
 			continue
 		}
-		planned[i], sent[i], answered[i] = b.Planned, b.Contacts, b.Answered
-		peak = max(peak, b.Planned, b.Contacts, b.Answered)
+		planned[i], sent[i], answered[i] = bk.Planned, bk.Contacts, bk.Answered
+		peak = max(peak, bk.Planned, bk.Contacts, bk.Answered)
 	}
-	const w, h, left, bottom, top = 600.0, 240.0, 44.0, 32.0, 12.0
-	bw := (w - left - 4) / n
-	y := func(v int) float64 { return top + (h-top-bottom)*(1-float64(v)/float64(peak)) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" id="activity-chart" viewBox="0 0 %g %g" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">`, w, h)
-	fmt.Fprintf(&b, `<title id="chart-title">Attempts planned and sent, and first answers, per hour from %s to %s</title>`,
+	ticks := axisTicks(peak)
+	top := ticks[len(ticks)-1]
+	w, h, left, bottom := cs.w, cs.h, cs.left, cs.bottom
+	bw := (w - left - 4) / float64(n)
+	y := func(v int) float64 { return cs.top + (h-cs.top-bottom)*(1-float64(v)/float64(top)) }
+	fmt.Fprintf(b, `<svg class="%s" id="%s" viewBox="0 0 %g %g" role="img" aria-labelledby="%s-title" xmlns="http://www.w3.org/2000/svg">`,
+		cs.class, cs.id, w, h, cs.id)
+	fmt.Fprintf(b, `<title id="%s-title">Attempts planned and sent, and first answers, per hour from %s to %s</title>`, cs.id,
 		template.HTMLEscapeString(start.In(loc).Format("Mon 2 Jan 15:04")), template.HTMLEscapeString(end.In(loc).Format("Mon 2 Jan 15:04")))
-	for _, frac := range []float64{0, 0.5, 1} {
-		v := int(float64(peak) * frac)
-		fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="#d8dde0"/>`, left, w, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%g" y="%.1f" font-size="13" text-anchor="end" fill="#4c6272">%s</text>`, left-4, y(v)+3, thousands(v))
+	for _, v := range ticks {
+		fmt.Fprintf(b, `<line x1="%g" x2="%g" y1="%.1f" y2="%.1f" stroke="#d8dde0"/>`, left, w, y(v), y(v))
+		fmt.Fprintf(b, `<text x="%g" y="%.1f" font-size="%g" text-anchor="end" fill="#4c6272">%s</text>`, left-5, y(v)+cs.font/3, cs.font, thousands(v))
 	}
 	nowX := left + float64(now.Sub(start))/float64(time.Hour)*bw
 	for i := 0; i < n; i++ {
 		x := left + float64(i)*bw
 		if planned[i] > 0 {
-			fmt.Fprintf(&b, `<rect class="planned" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#768692" stroke-dasharray="2 1"/>`,
+			fmt.Fprintf(b, `<rect class="planned" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#768692" stroke-dasharray="2 1"/>`,
 				x+0.5, y(planned[i]), bw-1, y(0)-y(planned[i]))
 		}
 		if sent[i] > 0 {
-			fmt.Fprintf(&b, `<rect class="sent" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#005eb8"><title>%s: %s sent, %s planned, %s answered</title></rect>`,
-				x+1, y(sent[i]), bw-2, y(0)-y(sent[i]), start.Add(time.Duration(i)*time.Hour).In(loc).Format("Mon 15:04"),
+			fmt.Fprintf(b, `<rect class="sent" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#005eb8"><title>%s: %s sent, %s planned, %s answered</title></rect>`,
+				x+1, y(sent[i]), max(bw-2, 1), y(0)-y(sent[i]), start.Add(time.Duration(i)*time.Hour).In(loc).Format("Mon 15:04"),
 				thousands(sent[i]), thousands(planned[i]), thousands(answered[i]))
 		}
 		if answered[i] > 0 {
-			fmt.Fprintf(&b, `<rect class="answered" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#ffb81c"/>`,
+			fmt.Fprintf(b, `<rect class="answered" x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#ffb81c"/>`,
 				x+bw/4, y(answered[i]), bw/2, y(0)-y(answered[i]))
 		}
 		t := start.Add(time.Duration(i) * time.Hour).In(loc)
-		if t.Hour()%12 == 0 {
+		if t.Hour()%cs.tick == 0 {
 			label := t.Format("15:04")
 			if t.Hour() == 0 {
 				label = t.Format("Mon 2")
 			}
-			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="#aeb7bd"/>`, x, x, h-bottom, h-bottom+4)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="13" text-anchor="middle" fill="#4c6272">%s</text>`, x, h-bottom+15, template.HTMLEscapeString(label))
+			fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="#aeb7bd"/>`, x, x, h-bottom, h-bottom+4)
+			fmt.Fprintf(b, `<text x="%.1f" y="%g" font-size="%g" text-anchor="middle" fill="#4c6272">%s</text>`, x, h-bottom+cs.font+4, cs.font,
+				template.HTMLEscapeString(label))
 		}
 	}
-	fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="#d5281b" stroke-width="1.5"/>`, nowX, nowX, top, h-bottom)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%g" font-size="13" fill="#d5281b">now</text>`, nowX+3, top+9)
+	fmt.Fprintf(b, `<line x1="%g" x2="%g" y1="%g" y2="%g" stroke="#aeb7bd"/>`, left, w, h-bottom, h-bottom)
+	fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%g" y2="%g" stroke="#d5281b" stroke-width="1.5"/>`, nowX, nowX, cs.top, h-bottom)
+	fmt.Fprintf(b, `<text x="%.1f" y="%g" font-size="%g" fill="#d5281b">now</text>`, nowX+3, cs.top+cs.font-3, cs.font)
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
 }
 
 func init() {

@@ -52,7 +52,7 @@ var cohortPatients = [][5]string{
 	{"Hal", "9434765897", "Norwich", "D82001", "+447700900108"},
 }
 
-func newCampaignSite(t *testing.T) *campaignSite {
+func newCampaignSite(t *testing.T, opts ...func(*console.Options)) *campaignSite {
 	t.Helper()
 	testdb.Reset(t)
 	st := testdb.Store(t)
@@ -64,8 +64,12 @@ func newCampaignSite(t *testing.T) *campaignSite {
 	}
 	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger})
 	eng := outreach.New(outreach.Options{Store: st, Logger: logger, Voice: true})
-	con, err := console.New(console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger,
-		Engine: eng, ReportMaxAge: 1}) // figures always fresh: tests look right after changes
+	o := console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger,
+		Engine: eng, ReportMaxAge: 1} // figures always fresh: tests look right after changes
+	for _, f := range opts {
+		f(&o)
+	}
+	con, err := console.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +156,10 @@ func (s *campaignSite) progress(c store.Campaign) {
 			s.t.Fatal(err)
 		}
 	}
+	// The reasons the engine gives, as the worklists show them.
+	reasons := map[string]string{"fine": "answered", "need": "answered", "unreachable": "no answer after every attempt"}
 	finish := func(name, outcome string, needs []store.NeedRow) {
-		if _, err := s.st.FinishJourney(ctx, c.ID, s.patientID(name), outcome, "test", needs); err != nil {
+		if _, err := s.st.FinishJourney(ctx, c.ID, s.patientID(name), outcome, reasons[outcome], needs); err != nil {
 			s.t.Fatal(err)
 		}
 	}
@@ -169,7 +175,7 @@ func TestCampaignPagesRefuseOtherRoles(t *testing.T) {
 	c := s.create("spring")
 	s.progress(c)
 	id := fmt.Sprint(c.ID)
-	gets := []string{"/console/campaigns", "/console/campaigns/new", "/console/campaigns/" + id,
+	gets := []string{"/console/campaigns", "/console/campaigns/new", "/console/campaigns/" + id, "/console/campaigns/" + id + "/live",
 		"/console/campaigns/" + id + "/confirm/pause", "/console/campaigns/" + id + "/worklists/unreachable",
 		"/console/campaigns/" + id + "/worklists/unreachable/download", "/console/campaigns/" + id + "/worklists/no-contact-route/download",
 		"/console/campaigns/" + id + "/report.csv", "/console/campaigns/" + id + "/daily.csv"}
@@ -251,7 +257,7 @@ func TestCampaignPageFunnel(t *testing.T) {
 		`data-stage="unreachable"><td>Unreachable</td><td class="n">2<`,
 		`data-stage="no_contact_route"><td>No contact route</td><td class="n">2<`,
 		"Example Surgery", "Riverside Practice", "Diss Health Centre", // practice names
-		`id="by-locality"`, `id="by-language"`, `id="by-channel"`, `<svg class="chart"`,
+		`id="by-locality"`, `id="by-language"`, `id="by-channel"`, `<svg class="chart chart-wide"`, `<svg class="chart chart-narrow"`,
 		`id="next-hour">1 text<`, // Eve's text is still planned
 		`id="action-pause"`, `id="action-cancel"`,
 	} {
@@ -259,8 +265,17 @@ func TestCampaignPageFunnel(t *testing.T) {
 			t.Errorf("campaign page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, "<script") || strings.Contains(page, "http://") && !strings.Contains(page, `xmlns="http://www.w3.org/2000/svg"`) {
-		t.Error("campaign page loads a script or an external asset")
+	// The one script is the console's own, which keeps the figures
+	// current; nothing comes from elsewhere.
+	if strings.Count(page, "<script") != 1 || !strings.Contains(page, `<script src="/console/static/campaign.js" defer></script>`) ||
+		strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), "http://") {
+		t.Error("campaign page loads another script or an external asset")
+	}
+	for _, want := range []string{`id="live" data-url="/console/campaigns/` + fmt.Sprint(c.ID) + `/live"`, `id="figures-ago">just now<`,
+		"recounted every 30 seconds, and this page updates itself"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("campaign page lacks %q", want)
+		}
 	}
 }
 
@@ -415,13 +430,23 @@ func TestCampaignCreateForm(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("no field %s", field)
 		}
-		if !strings.HasPrefix(page[i:], `id="f-`+field+`"><label`) || !strings.Contains(page[i:i+400], `class="field-error"`) {
+		box := page[i+1:]
+		if j := strings.Index(box, `id="f-`); j > 0 { // up to the next field's box
+			box = box[:j]
+		}
+		if !strings.HasPrefix(page[i:], `id="f-`+field+`"><label`) || !strings.Contains(box, `class="field-error"`) {
 			// the error shows inside the field's box, before its input
 			t.Errorf("field %s shows no problem: %s", field, page[i:min(len(page), i+300)])
 		}
 	}
 	if !strings.Contains(page, "fax") {
 		t.Error("the policy problem does not say what is wrong")
+	}
+	// No day ticked is a window never open, not the default days.
+	noDays := url.Values{"csrf": {csrf}, "name": {"nodays"}, "cohort": {s.cohort}, "sender": {"+447700900000"}, "start": {"09:00"},
+		"end": {"17:00"}, "timezone": {"Europe/London"}, "bank_holidays": {"england-and-wales"}, "pace": {"2"}}
+	if code, page, _ := b.post("/console/campaigns", noDays); code != 422 || !strings.Contains(page, "at least one day") {
+		t.Errorf("no day ticked: %d", code)
 	}
 	if n := s.count(`SELECT count(*) FROM campaigns`); n != 0 {
 		t.Fatalf("%d campaigns created by a bad form", n)
@@ -555,5 +580,79 @@ func TestCampaignsPageWarnsPastBankHolidays(t *testing.T) {
 	}
 	if _, page, _ := paul.get(fmt.Sprintf("/console/campaigns/%d", ids["far"])); strings.Index(page, warning("far")) > strings.Index(page, `id="action-start"`) {
 		t.Error("the warning comes after the start button")
+	}
+}
+
+// campaignLive is what campaign.js fetches: the figures as the page shows
+// them, the state and when the figures were counted. It follows the
+// campaign as its patients answer, and stops being live once it ends.
+func TestCampaignLiveFigures(t *testing.T) {
+	// The stored figures, as the workers leave them: the test recounts
+	// them itself.
+	s := newCampaignSite(t, func(o *console.Options) { o.ReportMaxAge = time.Hour })
+	recount := func(id int64) {
+		t.Helper()
+		if _, err := s.st.RefreshCampaignReport(context.Background(), id, time.Now(), time.UTC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := s.create("spring")
+	s.progress(c)
+	b := s.browser()
+	b.login("paul", password)
+	live := func() map[string]any {
+		t.Helper()
+		code, body, h := b.get(fmt.Sprintf("/console/campaigns/%d/live", c.ID))
+		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			t.Fatalf("live %d %s:\n%s", code, h.Get("Content-Type"), body)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got := live()
+	html, _ := got["html"].(string)
+	for _, want := range []string{`data-stage="answered"><td>Answered</td><td class="n">3<`, `data-stage="fine"><td>Fine</td><td class="n">2<`,
+		`id="by-locality"`, `id="activity-chart-narrow"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("live figures lack %q", want)
+		}
+	}
+	if strings.Contains(html, "9434765") || strings.Contains(html, "Tester") {
+		t.Error("live figures name a patient")
+	}
+	if got["state"] != "running" || got["live"] != true || !strings.Contains(got["controls"].(string), `id="action-pause"`) ||
+		!strings.Contains(got["age"].(string), `id="figures-ago"`) {
+		t.Errorf("live: %v", got)
+	}
+	if _, err := time.Parse(time.RFC3339, got["computed_at"].(string)); err != nil {
+		t.Errorf("computed_at: %v", err)
+	}
+	// A page that already shows these figures is told nothing changed.
+	code, body, _ := b.get(fmt.Sprintf("/console/campaigns/%d/live?since=%s&state=running", c.ID, url.QueryEscape(got["computed_at"].(string))))
+	if code != 200 || !strings.Contains(body, `"unchanged":true`) || strings.Contains(body, "funnel") {
+		t.Errorf("unchanged figures: %d %s", code, body)
+	}
+	// Eve answers: the next fetch shows it.
+	if _, err := s.st.FinishJourney(context.Background(), c.ID, s.patientID("Eve"), "fine", "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	recount(c.ID)
+	if html := live()["html"].(string); !strings.Contains(html, `data-stage="fine"><td>Fine</td><td class="n">3<`) {
+		t.Errorf("after Eve answered:\n%s", html)
+	}
+	if n := s.count(`SELECT count(*) FROM audit_log WHERE action = 'campaign.view'`); n != 0 {
+		t.Errorf("%d live fetches audited as views", n)
+	}
+	if err := s.eng.Cancel(context.Background(), c.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := live(); got["state"] != "cancelled" || got["live"] != false {
+		t.Errorf("after cancel: state %v live %v", got["state"], got["live"])
+	}
+	if code, _, _ := b.get("/console/campaigns/999999/live"); code != 404 {
+		t.Errorf("unknown campaign: %d", code)
 	}
 }

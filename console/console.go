@@ -106,8 +106,14 @@ type Options struct {
 	// Engine, when set, serves the campaign pages (campaigns.go).
 	Engine *outreach.Engine
 	// ReportMaxAge bounds how old the campaign figures a page shows may
-	// be; default DefaultReportMaxAge.
+	// be before the page computes them itself; default twice
+	// ReportRefresh, at least DefaultReportMaxAge.
 	ReportMaxAge time.Duration
+	// ReportRefresh is how often the workers recompute the stored figures
+	// of active campaigns (PROTECT_REPORT_REFRESH; default
+	// outreach.ReportRefreshEvery). An open campaign page fetches them
+	// about twice as often (campaign.js), and says how old they are.
+	ReportRefresh time.Duration
 }
 
 // Console serves /console.
@@ -127,6 +133,8 @@ type Console struct {
 	engine   *outreach.Engine
 	// reportAge bounds the age of campaign figures shown.
 	reportAge time.Duration
+	// reportRefresh is how often the workers refresh them.
+	reportRefresh time.Duration
 }
 
 // New builds the console and parses its templates.
@@ -153,9 +161,12 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{svc: o.Service, tpl: o.Templates, store: o.Store, key: key, secure: o.SecureCookies, loc: o.Location,
 		logger: o.Logger.With("component", "console"), pages: map[string]*template.Template{}, sandbox: o.Sandbox,
-		idle: min(o.SessionIdle, sessionTTL), engine: o.Engine, reportAge: o.ReportMaxAge}
+		idle: min(o.SessionIdle, sessionTTL), engine: o.Engine, reportAge: o.ReportMaxAge, reportRefresh: o.ReportRefresh}
+	if c.reportRefresh <= 0 {
+		c.reportRefresh = outreach.ReportRefreshEvery
+	}
 	if c.reportAge <= 0 {
-		c.reportAge = DefaultReportMaxAge
+		c.reportAge = max(DefaultReportMaxAge, 2*c.reportRefresh)
 	}
 	if o.Redis != nil {
 		c.throttle = &throttle{rdb: o.Redis, logger: c.logger}

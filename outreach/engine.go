@@ -192,7 +192,7 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 		errs = append(errs, fmt.Errorf("identity_check: expected %q, %q or %q, got %q", IdentityDOB, IdentityYear, IdentityOff, spec.IdentityCheck))
 	}
 	if spec.Pace <= 0 || spec.Pace > 1000 {
-		errs = append(errs, fmt.Errorf("pace: expected messages per second between 0 and 1000, got %v", spec.Pace))
+		errs = append(errs, fmt.Errorf("pace: expected more than 0 and at most 1000 messages a second, got %v", spec.Pace))
 	}
 	w := window.Default()
 	if len(spec.Window) > 0 {

@@ -195,7 +195,8 @@ func (g *gateway) handler() (http.Handler, error) {
 	cfg := g.rt.Config
 	con, err := console.New(console.Options{Service: g.esc, Store: g.rt.Store, Templates: g.templates, SessionKey: cfg.SessionKey,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Location: cfg.Timezone, Logger: g.rt.Logger, Redis: g.rt.Redis,
-		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle, Engine: g.engine})
+		Sandbox: cfg.Sandbox(), SessionIdle: cfg.SessionIdle, Engine: g.engine,
+		ReportRefresh: cfg.ReportRefresh, ReportMaxAge: reportMaxAge(cfg.ReportRefresh)})
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +209,17 @@ func (g *gateway) handler() (http.Handler, error) {
 	g.webhooks = &webhooks.Handler{Engine: g.engine, AccountSID: cfg.AccountSID(), AuthToken: cfg.AuthToken(),
 		PublicURL: cfg.PublicURL, Logger: g.rt.Logger, Extra: g.ivr.Register, Spool: sp}
 	return server.New(g.rt, g.webhooks,
-		&api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger, Templates: g.templates, Escalations: g.esc}, con), nil
+		&api.Routes{Engine: g.engine, Store: g.rt.Store, Logger: g.rt.Logger, Templates: g.templates, Escalations: g.esc,
+			ReportMaxAge: reportMaxAge(cfg.ReportRefresh)}, con), nil
+}
+
+// reportMaxAge is how old the stored campaign figures the console and the
+// API show may be before a view computes them itself: two refreshes of the
+// workers (PROTECT_REPORT_REFRESH), and at least a minute, so views read
+// the stored row while the workers keep up and count for themselves only
+// when the workers are not running.
+func reportMaxAge(refresh time.Duration) time.Duration {
+	return max(console.DefaultReportMaxAge, 2*refresh)
 }
 
 // firstUserHint tells a newcomer how to make the first console user.
@@ -249,7 +260,11 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 	g.rt.Logger.Info("workers running", "concurrency", cfg.WorkerConcurrency)
 	var wg sync.WaitGroup
 	wg.Go(func() { g.esc.Run(ctx) })
-	wg.Go(func() { g.engine.RefreshReports(ctx, outreach.ReportRefreshEvery, cfg.Timezone) })
+	refresh := cfg.ReportRefresh
+	if refresh <= 0 { // a Config not read from the environment
+		refresh = outreach.ReportRefreshEvery
+	}
+	wg.Go(func() { g.engine.RefreshReports(ctx, refresh, cfg.Timezone) })
 	g.engine.Run(ctx)
 	wg.Wait()
 	g.draining.Store(true)
