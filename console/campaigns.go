@@ -376,8 +376,10 @@ func (c *Console) campaignAction(ctx *gin.Context) {
 		return
 	}
 	// The figures change with the state: recompute them now rather than
-	// show the old ones until the next refresh.
-	if _, err := c.store.RefreshCampaignReport(rctx, camp.ID, c.svc.Now(), c.loc); err != nil {
+	// show the old ones until the next refresh. If a worker is computing
+	// them just now, its report predates the change, so the refresh loop
+	// computes them again at its next pass.
+	if _, _, err := c.store.TryRefreshCampaignReport(rctx, camp.ID, c.svc.Now(), c.loc); err != nil {
 		c.logger.Error("campaign report refresh failed", "campaign", camp.ID, "error", err)
 	}
 	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/campaigns/%d?done=%s", camp.ID, pastTense[action]))
