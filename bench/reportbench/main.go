@@ -128,6 +128,29 @@ func run(ctx context.Context, s shape, requests, concurrency, computes int, keep
 		return err
 	}
 	logf("  funnel: %+v; %d hours, %d days, %d practices", last.Funnel, len(last.Hours), len(last.Days), len(last.ByPractice))
+	// Two refreshers at once, as two worker processes: one computes, the
+	// other finds the refresh claimed.
+	if err := ageReport(ctx, st, id); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var computed []int
+	var rwg sync.WaitGroup
+	for range 2 {
+		rwg.Go(func() {
+			r, ok, err := st.RefreshStaleCampaignReport(ctx, id, time.Now(), outreach.ReportRefreshEvery, loc)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				logf("  refresher: %v", err)
+			}
+			if ok {
+				computed = append(computed, r.TookMillis)
+			}
+		})
+	}
+	rwg.Wait()
+	logf("  two refreshers of the stale report at once: %d computed it (took_ms %v)", len(computed), computed)
 	if err := queryCosts(ctx, st, id, loc); err != nil {
 		return err
 	}
@@ -156,6 +179,7 @@ func run(ctx context.Context, s shape, requests, concurrency, computes int, keep
 		{"report JSON API", fmt.Sprintf("/api/v1/campaigns/%d/report", id), "bearer", `"funnel"`},
 		{"report CSV", fmt.Sprintf("/console/campaigns/%d/report.csv", id), "cookie", "practice"},
 		{"daily CSV", fmt.Sprintf("/console/campaigns/%d/daily.csv", id), "cookie", ","},
+		{"campaign API", fmt.Sprintf("/api/v1/campaigns/%d", id), "bearer", `"status"`},
 	}
 	cl := client{base: srv.URL, cookie: secret, token: token}
 
@@ -164,30 +188,57 @@ func run(ctx context.Context, s shape, requests, concurrency, computes int, keep
 		return err
 	}
 
+	// A draft campaign over the same cohort: its page forecasts it, from
+	// the cohort and the earlier campaigns, on every view.
+	var draft int64
+	if err := st.Pool().QueryRow(ctx, `SELECT id FROM campaigns WHERE name = 'next'`).Scan(&draft); err != nil {
+		return err
+	}
+	logf("\ndraft campaign page (a forecast per view), %d requests, %d at once:", min(requests, 10), concurrency)
+	if err := measure(cl, []page{{"draft page", fmt.Sprintf("/console/campaigns/%d", draft), "cookie", "next"}},
+		min(requests, 10), concurrency, 60*time.Second); err != nil {
+		return err
+	}
+
 	// The stored report an hour old, as it is when a compute takes longer
 	// than the pages' bound, with the refresh loop running as in every
 	// worker process.
-	if _, err := st.Pool().Exec(ctx, `UPDATE campaign_reports SET computed_at = computed_at - interval '1 hour',
-			report = jsonb_set(report, '{computed_at}', to_jsonb(computed_at - interval '1 hour')) WHERE campaign_id = $1`, id); err != nil {
+	if err := ageReport(ctx, st, id); err != nil {
 		return err
 	}
 	rctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { eng.RefreshReports(rctx, outreach.ReportRefreshEvery, loc) })
+	phase := time.Now()
 	logf("\npages with the stored report an hour old and the refresh loop running, %d requests each (at most 60 s a page), %d at once:", requests, concurrency)
 	err = measure(cl, pages, requests, concurrency, 60*time.Second)
+	// Let the loop finish the refresh it started, for its cost under load.
+	for wait := time.Now(); err == nil && time.Since(wait) < 3*time.Minute; time.Sleep(time.Second) {
+		if r, rerr := st.CampaignReport(ctx, id); rerr == nil && r.ComputedAt.After(phase.Add(-time.Second)) {
+			break
+		}
+	}
 	stop()
 	wg.Wait()
 	if err != nil {
 		return err
 	}
 	if r, err := st.CampaignReport(ctx, id); err == nil {
-		logf("  report after the phase: computed %s ago, took %d ms", time.Since(r.ComputedAt).Round(time.Second), r.TookMillis)
+		logf("  pages measured in %s; the loop's refresh: computed %s after the phase began, took %d ms",
+			time.Since(phase).Round(time.Second), r.ComputedAt.Sub(phase).Round(time.Second), r.TookMillis)
 	}
 	if keep {
 		logf("\ndatabase %s kept (-reuse measures it again)", dbName)
 	}
 	return nil
+}
+
+// ageReport makes the stored report an hour older, as if the workers had
+// not refreshed it for an hour.
+func ageReport(ctx context.Context, st *store.Store, id int64) error {
+	_, err := st.Pool().Exec(ctx, `UPDATE campaign_reports SET computed_at = computed_at - interval '1 hour',
+			report = jsonb_set(report, '{computed_at}', to_jsonb(computed_at - interval '1 hour')) WHERE campaign_id = $1`, id)
+	return err
 }
 
 // describe prints the data's shape.
