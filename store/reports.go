@@ -658,16 +658,29 @@ type ForecastHistory struct {
 }
 
 // ForecastHistory counts the patients and escalations of every campaign
-// other than except that has started.
+// other than except that has started. Contacted and answered patients
+// come from each campaign's stored report (its funnel counts them the
+// same way), so a draft's page, which forecasts on every view, does not
+// scan the attempts of earlier campaigns; campaigns with no stored report
+// yet are counted from their rows.
 func (s *Store) ForecastHistory(ctx context.Context, except int64) (ForecastHistory, error) {
 	h := ForecastHistory{Escalations: map[string]int{}}
-	err := s.pool.QueryRow(ctx, `SELECT count(DISTINCT c.id),
-			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cp.campaign_id
-				AND a.patient_id = cp.patient_id AND a.sent_at IS NOT NULL)),
-			count(*) FILTER (WHERE cp.outcome IN ('fine', 'need')
-				OR EXISTS (SELECT 1 FROM answers an WHERE an.campaign_id = cp.campaign_id AND an.patient_id = cp.patient_id))
-		FROM campaigns c JOIN campaign_patients cp ON cp.campaign_id = c.id
-		WHERE c.id <> $1 AND c.started_at IS NOT NULL`, except).Scan(&h.Campaigns, &h.Contacted, &h.Answered)
+	err := s.pool.QueryRow(ctx, `WITH started AS (
+			SELECT c.id, r.report -> 'funnel' AS f FROM campaigns c LEFT JOIN campaign_reports r ON r.campaign_id = c.id
+			WHERE c.id <> $1 AND c.started_at IS NOT NULL),
+		live AS (
+			SELECT count(DISTINCT s.id) AS campaigns,
+				count(*) FILTER (WHERE EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cp.campaign_id
+					AND a.patient_id = cp.patient_id AND a.sent_at IS NOT NULL)) AS contacted,
+				count(*) FILTER (WHERE cp.outcome IN ('fine', 'need')
+					OR EXISTS (SELECT 1 FROM answers an WHERE an.campaign_id = cp.campaign_id AND an.patient_id = cp.patient_id)) AS answered
+			FROM started s JOIN campaign_patients cp ON cp.campaign_id = s.id WHERE s.f IS NULL),
+		stored AS (
+			SELECT count(*) FILTER (WHERE (f ->> 'patients')::int > 0) AS campaigns,
+				coalesce(sum((f ->> 'contacted')::int), 0) AS contacted, coalesce(sum((f ->> 'answered')::int), 0) AS answered
+			FROM started WHERE f IS NOT NULL)
+		SELECT live.campaigns + stored.campaigns, live.contacted + stored.contacted, live.answered + stored.answered
+		FROM live, stored`, except).Scan(&h.Campaigns, &h.Contacted, &h.Answered)
 	if err != nil {
 		return h, fmt.Errorf("forecast history: %w", err)
 	}
