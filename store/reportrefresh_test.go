@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -288,5 +289,127 @@ func TestForecastHistoryFromReports(t *testing.T) {
 	}
 	if mixed.Campaigns != live.Campaigns || mixed.Contacted != live.Contacted || mixed.Answered != live.Answered {
 		t.Errorf("history from reports %+v, from rows %+v", mixed, live)
+	}
+}
+
+// The report's hours and days are cut in local time, across the end of
+// summer time: attempts planned (cancelled ones left out) and sent, first
+// answers by hour, and outcomes by day too.
+func TestCampaignReportHoursAndDays(t *testing.T) {
+	testdb.Reset(t)
+	ctx := context.Background()
+	st := testdb.Store(t)
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// Summer time ends on 25 October 2026 at 01:00 UTC (02:00 BST).
+	id := reportCampaign(t, st, "dst", "running", utc("2026-10-24T23:30:00Z"))
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE attempts SET state = 'delivered', sent_at = $2 WHERE campaign_id = $1 AND step = 0`,
+			[]any{id, utc("2026-10-24T23:31:00Z")}}, // 00:31 BST on the 25th
+		{`INSERT INTO attempts (campaign_id, patient_id, step, channel, to_number, due_at, state)
+			SELECT $1::bigint, patient_id, 1, 'sms', '+447911000000', $2, 'cancelled' FROM campaign_patients WHERE campaign_id = $1`,
+			[]any{id, utc("2026-10-24T22:59:00Z")}}, // 23:59 BST on the 24th, cancelled
+		{`INSERT INTO attempts (campaign_id, patient_id, step, channel, to_number, due_at, state, sent_at)
+			SELECT $1::bigint, patient_id, 2, 'sms', '+447911000000', $2, 'sent', $3 FROM campaign_patients WHERE campaign_id = $1`,
+			[]any{id, utc("2026-10-25T00:10:00Z"), utc("2026-10-25T01:10:00Z")}}, // 01:10 BST, sent 01:10 GMT
+		{`INSERT INTO answers (campaign_id, patient_id, channel, question, option_key, raw, answered_at)
+			SELECT $1::bigint, patient_id, 'sms', 'ok', 'yes', 'yes', $2 FROM campaign_patients WHERE campaign_id = $1`,
+			[]any{id, utc("2026-10-25T11:45:00Z")}},
+		{`UPDATE campaign_patients SET state = 'done', outcome = 'fine', outcome_at = $2 WHERE campaign_id = $1`,
+			[]any{id, utc("2026-10-25T12:00:00Z")}},
+	} {
+		if _, err := st.Pool().Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := st.ComputeCampaignReport(ctx, id, utc("2026-10-26T09:00:00Z"), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type b struct{ Planned, Contacts, Answered, Fine int }
+	tests := []struct {
+		name    string
+		buckets []store.Bucket
+		layout  string
+		want    map[string]b
+	}{
+		{"hours", r.Hours, "2006-01-02T15", map[string]b{
+			"2026-10-25T00": {Planned: 1, Contacts: 1},
+			"2026-10-25T01": {Planned: 1, Contacts: 1}, // the hour that happens twice
+			"2026-10-25T11": {Answered: 1},
+		}},
+		{"days", r.Days, time.DateOnly, map[string]b{
+			"2026-10-25": {Planned: 2, Contacts: 2, Answered: 1, Fine: 1},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]b{}
+			for _, x := range tt.buckets {
+				got[x.Start.In(loc).Format(tt.layout)] = b{x.Planned, x.Contacts, x.Answered, x.Fine}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	f := r.Funnel
+	if f.Patients != 1 || f.Planned != 1 || f.Contacted != 1 || f.Delivered != 1 || f.Answered != 1 || f.Fine != 1 {
+		t.Errorf("funnel %+v", f)
+	}
+	c := r.Counts()
+	if fmt.Sprint(c.States) != "map[done:1]" || fmt.Sprint(c.Attempts) != "map[cancelled:1 delivered:1 sent:1]" ||
+		fmt.Sprint(c.Outcomes) != "map[fine:1]" {
+		t.Errorf("counts %+v", c)
+	}
+}
+
+// A cohort's member count follows its members, however they are added
+// or removed.
+func TestCohortMembersCounted(t *testing.T) {
+	testdb.Reset(t)
+	ctx := context.Background()
+	st := testdb.Store(t)
+	co, err := st.EnsureCohort(ctx, "counted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		sql  string
+		want int
+	}{
+		{"patients added", `INSERT INTO patients (nhs_number, given_name, family_name, date_of_birth)
+			SELECT '8' || lpad(i::text, 9, '0'), 'A', 'B', '1950-01-01' FROM generate_series(1, 5) i`, 0},
+		{"members added in one statement", `INSERT INTO cohort_members (cohort_id, patient_id) SELECT $1, id FROM patients`, 5},
+		{"again, nothing new", `INSERT INTO cohort_members (cohort_id, patient_id) SELECT $1, id FROM patients ON CONFLICT DO NOTHING`, 5},
+		{"two removed", `DELETE FROM cohort_members WHERE cohort_id = $1 AND patient_id IN (SELECT id FROM patients ORDER BY id LIMIT 2)`, 3},
+		{"a patient deleted", `DELETE FROM patients WHERE id = (SELECT max(patient_id) FROM cohort_members WHERE cohort_id = $1)`, 2},
+	}
+	for _, s := range steps {
+		args := []any{co.ID}
+		if !strings.Contains(s.sql, "$1") {
+			args = nil
+		}
+		if _, err := st.Pool().Exec(ctx, s.sql, args...); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		got, err := st.CohortByName(ctx, "counted")
+		if err != nil || got.Members != s.want {
+			t.Errorf("%s: %d members (%v), want %d", s.name, got.Members, err, s.want)
+		}
 	}
 }
