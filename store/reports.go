@@ -168,7 +168,7 @@ const reportWorkMem = "128MB"
 // of 15 minutes, so each bin falls in one local hour; binning in UTC
 // (date_bin) is arithmetic, where a local date_trunc per row converts
 // every timestamp, which at 10 million attempts took much of the time.
-// The statistics attempts_report_bins (migration 0023) are on these
+// The statistics attempts_report_bins (migration 0024) are on these
 // expressions, written the same way.
 const reportBin = "15 minutes"
 
