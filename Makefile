@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/protect
 
-.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation chaos soak lint fuzz build services clean
+.PHONY: run test bench bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation bench-report chaos soak lint fuzz build services clean
 
 ## build: compile bin/protect
 build:
@@ -57,7 +57,7 @@ fuzz:
 	done
 
 ## bench: the benchmarks whose figures are in BENCHMARKS.md
-bench: bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation
+bench: bench-import bench-plan bench-webhook bench-pace bench-voice bench-escalation bench-report
 
 bench-import: build
 	$(GO) run ./bench/importbench -rows 1000000
@@ -79,3 +79,7 @@ clean:
 
 bench-escalation: build
 	$(GO) run ./bench/escalationbench -mode all -rate 500 -duration 20s
+
+# About 5 GB of database while it runs, dropped at the end (-keep keeps it).
+bench-report:
+	$(GO) run ./bench/reportbench -patients 1000000 -attempts 10000000

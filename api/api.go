@@ -192,12 +192,15 @@ func (a *Routes) showCampaign(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	counts, err := a.Store.CampaignStatus(c.Request.Context(), id)
+	// The counts come from the stored report, not from counting the
+	// campaign's rows per request (millions of attempts); status_at says
+	// when they were counted.
+	r, err := a.Store.FreshCampaignReport(c.Request.Context(), id, a.reportMaxAge(), time.Now(), a.location())
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"campaign": a.view(camp), "status": counts})
+	c.JSON(http.StatusOK, gin.H{"campaign": a.view(camp), "status": r.Counts(), "status_at": r.ComputedAt})
 }
 
 func (a *Routes) campaignAction(action string) gin.HandlerFunc {

@@ -493,9 +493,11 @@ func (c *Console) campaignAction(ctx *gin.Context) {
 		c.fail(ctx, err)
 		return
 	}
-	// The figures change with the state: recompute them now rather than
-	// show the old ones until the next refresh.
-	if _, err := c.store.RefreshCampaignReport(rctx, camp.ID, c.svc.Now(), c.loc); err != nil {
+	// The figures change with the state: recompute them now when that is
+	// cheap rather than show the old ones until the next refresh. A large
+	// campaign's, or one a worker is computing just now (its report
+	// predates the change), the refresh loop computes at its next pass.
+	if err := c.store.RefreshChangedCampaignReport(rctx, camp.ID, c.svc.Now(), c.loc); err != nil {
 		c.logger.Error("campaign report refresh failed", "campaign", camp.ID, "error", err)
 	}
 	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/campaigns/%d?done=%s", camp.ID, pastTense[action]))

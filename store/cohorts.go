@@ -41,11 +41,11 @@ func ensureCohort(ctx context.Context, tx pgx.Tx, name string) (int64, error) {
 	return c.ID, nil
 }
 
-// CohortByName finds a cohort and counts its members.
+// CohortByName finds a cohort, with its members counted (kept by
+// triggers on cohort_members).
 func (s *Store) CohortByName(ctx context.Context, name string) (Cohort, error) {
 	var c Cohort
-	err := s.pool.QueryRow(ctx, `SELECT c.id, c.name, c.created_at,
-			(SELECT count(*) FROM cohort_members m WHERE m.cohort_id = c.id)
+	err := s.pool.QueryRow(ctx, `SELECT c.id, c.name, c.created_at, c.members
 		FROM cohorts c WHERE c.name = $1`, name).Scan(&c.ID, &c.Name, &c.CreatedAt, &c.Members)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("cohort %q: %w", name, ErrNotFound)

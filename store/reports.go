@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,112 +101,289 @@ type CampaignReport struct {
 	// back while the campaign is paused.
 	NextHour map[string]int `json:"next_hour"`
 	NextDay  map[string]int `json:"next_day"`
+	// States counts the campaign's patients by where their journey
+	// stands (pending, contacting, conversing, done); Attempts counts its
+	// attempts by state.
+	States   map[string]int `json:"patient_states"`
+	Attempts map[string]int `json:"attempt_states"`
+}
+
+// Counts are the report's patients by state and outcome, attempts by
+// state and needs by category, as CampaignStatus counts them live.
+func (r CampaignReport) Counts() CampaignCounts {
+	c := CampaignCounts{Patients: r.Funnel.Patients, States: map[string]int{}, Outcomes: map[string]int{},
+		Attempts: map[string]int{}, NeedsByType: map[string]int{}}
+	maps.Copy(c.States, r.States)
+	maps.Copy(c.Attempts, r.Attempts)
+	for k, n := range map[string]int{"fine": r.Funnel.Fine, "need": r.Funnel.Need, "opted_out": r.Funnel.OptedOut,
+		"unreachable": r.Funnel.Unreachable + r.Funnel.NoRoute} {
+		if n > 0 {
+			c.Outcomes[k] = n
+		}
+	}
+	for _, kc := range r.Needs {
+		c.NeedsByType[kc.Key] = kc.Count
+	}
+	return c
 }
 
 // ComputeCampaignReport counts a campaign's figures from its patients,
 // attempts, answers, needs and escalations. It reads every row of the
 // campaign, so views read the stored copy (CampaignReport) and a refresh
 // loop calls this; days are cut in loc.
+//
+// It reads the campaign's attempts twice, each pass able to run in
+// parallel: once summed up by patient (into a temporary table, for the
+// funnel) and once counted by when they were due and sent and by state.
+// One pass over the campaign's patients then gives the funnel by channel,
+// locality, practice and language, the patients by state, and the
+// outcomes and first answers by time. Counts are binned in UTC and cut
+// into local hours here; days are summed from the hours. Everything is
+// read in one repeatable-read transaction, so the figures agree with each
+// other.
 func (s *Store) ComputeCampaignReport(ctx context.Context, id int64, now time.Time, loc *time.Location) (CampaignReport, error) {
 	start := time.Now()
-	r := CampaignReport{CampaignID: id, ComputedAt: now, NextHour: map[string]int{}, NextDay: map[string]int{}}
+	r := CampaignReport{CampaignID: id, ComputedAt: now, NextHour: map[string]int{}, NextDay: map[string]int{},
+		States: map[string]int{}, Attempts: map[string]int{}}
 	if _, err := s.Campaign(ctx, id); err != nil {
 		return r, err
 	}
-	// One pass over the campaign's patients, grouped five ways. bits says
-	// which grouping a row belongs to (GROUPING of the four dimensions).
-	rows, err := s.pool.Query(ctx, `WITH a AS (
-			SELECT patient_id, bool_or(sent_at IS NOT NULL) AS contacted,
-				bool_or(state IN ('delivered', 'answered', 'completed')) AS delivered,
-				(array_agg(channel ORDER BY step DESC))[1] AS channel
-			FROM attempts WHERE campaign_id = $1 GROUP BY patient_id),
-		ans AS (SELECT DISTINCT patient_id FROM answers WHERE campaign_id = $1),
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		return computeReport(ctx, tx, &r, now, loc)
+	})
+	if err != nil {
+		return r, fmt.Errorf("campaign %d report: %w", id, err)
+	}
+	r.TookMillis = int(time.Since(start).Milliseconds())
+	return r, nil
+}
+
+// reportWorkMem is the memory each of the report's aggregations may use
+// before spilling to disk: grouping a million patients' attempts by
+// patient takes about 220 MB in hash tables (hash_mem_multiplier 2).
+const reportWorkMem = "128MB"
+
+// reportBin is the width of the time bins the report counts in before
+// they are cut into local hours. Every time zone's offset is a multiple
+// of 15 minutes, so each bin falls in one local hour; binning in UTC
+// (date_bin) is arithmetic, where a local date_trunc per row converts
+// every timestamp, which at 10 million attempts took much of the time.
+// The statistics attempts_report_bins (migration 0024) are on these
+// expressions, written the same way.
+const reportBin = "15 minutes"
+
+// wallHour is the local hour t falls in, as 2006-01-02T15:00:00.
+func wallHour(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02T15") + ":00:00"
+}
+
+func computeReport(ctx context.Context, tx pgx.Tx, r *CampaignReport, now time.Time, loc *time.Location) error {
+	id := r.CampaignID
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '`+reportWorkMem+`'`); err != nil {
+		return err
+	}
+	// Each patient's attempts, summed up: one (parallel) pass over the
+	// campaign's attempts. channel is the channel of the patient's latest
+	// step (attempts are texts or calls).
+	_, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE report_patients ON COMMIT DROP AS
+		SELECT patient_id, bool_or(sent_at IS NOT NULL) AS contacted,
+			bool_or(state IN ('delivered', 'answered', 'completed')) AS delivered,
+			CASE WHEN max(step) FILTER (WHERE channel = 'voice') > coalesce(max(step) FILTER (WHERE channel = 'sms'), -1)
+				THEN 'voice' ELSE 'sms' END AS channel
+		FROM attempts WHERE campaign_id = $1 GROUP BY patient_id`, id)
+	if err != nil {
+		return fmt.Errorf("attempts by patient: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE report_patients`); err != nil {
+		return fmt.Errorf("attempts by patient: %w", err)
+	}
+	hours := map[string]*Bucket{}
+	hour := func(t time.Time) *Bucket {
+		k := wallHour(t, loc)
+		b := hours[k]
+		if b == nil {
+			b = &Bucket{}
+			hours[k] = b
+		}
+		return b
+	}
+	// The attempts by when they were due and sent, and state: a second
+	// pass (the statistics attempts_report_bins let it run in parallel).
+	rows, err := tx.Query(ctx, `SELECT date_bin('`+reportBin+`', due_at, timestamptz 'epoch'),
+			date_bin('`+reportBin+`', sent_at, timestamptz 'epoch'), state, count(*)
+		FROM attempts WHERE campaign_id = $1 GROUP BY 1, 2, 3`, id)
+	if err != nil {
+		return fmt.Errorf("attempt buckets: %w", err)
+	}
+	for rows.Next() {
+		var due time.Time
+		var sent *time.Time
+		var state string
+		var n int
+		if err := rows.Scan(&due, &sent, &state, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("attempt buckets: %w", err)
+		}
+		r.Attempts[state] += n
+		if state != "cancelled" {
+			hour(due).Planned += n
+		}
+		if sent != nil {
+			hour(*sent).Contacts += n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("attempt buckets: %w", err)
+	}
+
+	// One pass over the campaign's patients, grouped eight ways. bits says
+	// which grouping a row belongs to (GROUPING of the seven dimensions).
+	rows, err = tx.Query(ctx, `WITH ans AS (
+			SELECT patient_id, min(answered_at) AS first FROM answers WHERE campaign_id = $1 GROUP BY patient_id),
 		pp AS (
 			SELECT coalesce(a.channel, 'none') AS channel, p.locality, p.gp_practice_code AS practice, p.language,
 				a.patient_id IS NOT NULL AS planned, coalesce(a.contacted, false) AS contacted,
 				coalesce(a.delivered, false) AS delivered,
-				(ans.patient_id IS NOT NULL OR cp.outcome IN ('fine', 'need')) AS answered, cp.outcome
+				(ans.patient_id IS NOT NULL OR cp.outcome IN ('fine', 'need')) AS answered, cp.outcome, cp.state,
+				date_bin('`+reportBin+`', cp.outcome_at, timestamptz 'epoch') AS outcome_bin,
+				date_bin('`+reportBin+`', ans.first, timestamptz 'epoch') AS answer_bin
 			FROM campaign_patients cp JOIN patients p ON p.id = cp.patient_id
-			LEFT JOIN a ON a.patient_id = cp.patient_id
+			LEFT JOIN report_patients a ON a.patient_id = cp.patient_id
 			LEFT JOIN ans ON ans.patient_id = cp.patient_id
 			WHERE cp.campaign_id = $1)
-		SELECT GROUPING(channel, locality, practice, language), coalesce(channel, ''), coalesce(locality, ''),
-			coalesce(practice, ''), coalesce(language, ''),
+		SELECT GROUPING(channel, locality, practice, language, state, outcome_bin, answer_bin), coalesce(channel, ''),
+			coalesce(locality, ''), coalesce(practice, ''), coalesce(language, ''), coalesce(state, ''),
+			coalesce(outcome_bin, answer_bin),
 			count(*), count(*) FILTER (WHERE planned), count(*) FILTER (WHERE contacted),
 			count(*) FILTER (WHERE delivered), count(*) FILTER (WHERE answered),
 			count(*) FILTER (WHERE outcome = 'fine'), count(*) FILTER (WHERE outcome = 'need'),
 			count(*) FILTER (WHERE outcome = 'opted_out'),
 			count(*) FILTER (WHERE outcome = 'unreachable' AND planned),
 			count(*) FILTER (WHERE outcome = 'unreachable' AND NOT planned)
-		FROM pp GROUP BY GROUPING SETS ((), (channel), (locality), (practice), (language))
-		ORDER BY 1, 2, 3, 4, 5`, id)
+		FROM pp GROUP BY GROUPING SETS ((), (channel), (locality), (practice), (language), (state), (outcome_bin), (answer_bin))
+		ORDER BY 1, 2, 3, 4, 5, 6, 7`, id)
 	if err != nil {
-		return r, fmt.Errorf("campaign report funnel: %w", err)
+		return fmt.Errorf("funnel: %w", err)
 	}
 	var practiceCodes []string
 	for rows.Next() {
 		var bits int
-		var ch, loc, pr, lang string
+		var ch, locality, pr, lang, state string
+		var bin *time.Time
 		var f Funnel
-		if err := rows.Scan(&bits, &ch, &loc, &pr, &lang, &f.Patients, &f.Planned, &f.Contacted, &f.Delivered,
+		if err := rows.Scan(&bits, &ch, &locality, &pr, &lang, &state, &bin, &f.Patients, &f.Planned, &f.Contacted, &f.Delivered,
 			&f.Answered, &f.Fine, &f.Need, &f.OptedOut, &f.Unreachable, &f.NoRoute); err != nil {
 			rows.Close()
-			return r, fmt.Errorf("campaign report funnel: %w", err)
+			return fmt.Errorf("funnel: %w", err)
 		}
-		// GROUPING sets a bit for each dimension left out: channel 8,
-		// locality 4, practice 2, language 1.
+		// GROUPING sets a bit for each dimension left out: channel 64,
+		// locality 32, practice 16, language 8, state 4, outcome bin 2,
+		// answer bin 1.
 		switch bits {
-		case 15:
+		case 127:
 			r.Funnel = f
-		case 7:
+		case 63:
 			r.ByChannel = append(r.ByChannel, FunnelRow{Key: ch, Label: ch, Funnel: f})
-		case 11:
-			r.ByLocality = append(r.ByLocality, FunnelRow{Key: loc, Label: loc, Funnel: f})
-		case 13:
+		case 95:
+			r.ByLocality = append(r.ByLocality, FunnelRow{Key: locality, Label: locality, Funnel: f})
+		case 111:
 			r.ByPractice = append(r.ByPractice, FunnelRow{Key: pr, Label: pr, Funnel: f})
 			practiceCodes = append(practiceCodes, pr)
-		case 14:
+		case 119:
 			r.ByLanguage = append(r.ByLanguage, FunnelRow{Key: lang, Label: lang, Funnel: f})
+		case 123:
+			r.States[state] = f.Patients
+		case 125:
+			if bin != nil {
+				b := hour(*bin)
+				b.Fine += f.Fine
+				b.Need += f.Need
+				b.OptedOut += f.OptedOut
+				b.Unreachable += f.Unreachable + f.NoRoute
+			}
+		case 126:
+			if bin != nil {
+				hour(*bin).Answered += f.Patients
+			}
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return r, fmt.Errorf("campaign report funnel: %w", err)
+		return fmt.Errorf("funnel: %w", err)
 	}
-	names, err := s.practiceNames(ctx, practiceCodes)
+	if r.Hours, r.Days, err = hoursAndDays(hours, loc); err != nil {
+		return err
+	}
+	names, err := practiceNames(ctx, tx, practiceCodes)
 	if err != nil {
-		return r, err
+		return err
 	}
 	for i, row := range r.ByPractice {
 		if n := names[row.Key]; n != "" {
 			r.ByPractice[i].Label = n
 		}
 	}
-	if r.Needs, err = s.keyCounts(ctx, `SELECT category, count(*) FROM needs WHERE campaign_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1`, id); err != nil {
-		return r, err
+	if r.Needs, err = keyCounts(ctx, tx, `SELECT category, count(*) FROM needs WHERE campaign_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1`, id); err != nil {
+		return err
 	}
-	if r.Escalations, err = s.teamEscalations(ctx, id, now); err != nil {
-		return r, err
+	if r.Escalations, err = teamEscalations(ctx, tx, id, now); err != nil {
+		return err
 	}
-	if r.Hours, err = s.buckets(ctx, id, "hour", loc, false); err != nil {
-		return r, err
+	if r.NextHour, err = plannedBefore(ctx, tx, id, now.Add(time.Hour)); err != nil {
+		return err
 	}
-	if r.Days, err = s.buckets(ctx, id, "day", loc, true); err != nil {
-		return r, err
+	if r.NextDay, err = plannedBefore(ctx, tx, id, now.Add(24*time.Hour)); err != nil {
+		return err
 	}
-	if r.NextHour, err = s.PlannedBefore(ctx, id, now.Add(time.Hour)); err != nil {
-		return r, err
-	}
-	if r.NextDay, err = s.PlannedBefore(ctx, id, now.Add(24*time.Hour)); err != nil {
-		return r, err
-	}
-	r.TookMillis = int(time.Since(start).Milliseconds())
-	return r, nil
+	return nil
 }
 
-func (s *Store) practiceNames(ctx context.Context, codes []string) (map[string]string, error) {
+// hoursAndDays turns counts by hour (local wall time, as
+// 2006-01-02T15:04:05) into the report's hours, those with attempts
+// planned or sent or first answers, and its days, summed from every hour,
+// outcomes included.
+func hoursAndDays(byHour map[string]*Bucket, loc *time.Location) (hours, days []Bucket, err error) {
+	keys := slices.Sorted(maps.Keys(byHour))
+	byDay := map[string]*Bucket{}
+	var dayKeys []string
+	for _, k := range keys {
+		b := byHour[k]
+		if b.Planned+b.Contacts+b.Answered > 0 {
+			h := Bucket{Planned: b.Planned, Contacts: b.Contacts, Answered: b.Answered}
+			if h.Start, err = time.ParseInLocation("2006-01-02T15:04:05", k, loc); err != nil {
+				return nil, nil, fmt.Errorf("report hours: %w", err)
+			}
+			hours = append(hours, h)
+		}
+		dk := k[:len("2006-01-02")]
+		d := byDay[dk]
+		if d == nil {
+			d = &Bucket{}
+			byDay[dk] = d
+			dayKeys = append(dayKeys, dk)
+		}
+		d.Planned += b.Planned
+		d.Contacts += b.Contacts
+		d.Answered += b.Answered
+		d.Fine += b.Fine
+		d.Need += b.Need
+		d.OptedOut += b.OptedOut
+		d.Unreachable += b.Unreachable
+	}
+	for _, dk := range dayKeys {
+		d := *byDay[dk]
+		if d.Start, err = time.ParseInLocation(time.DateOnly, dk, loc); err != nil {
+			return nil, nil, fmt.Errorf("report days: %w", err)
+		}
+		days = append(days, d)
+	}
+	return hours, days, nil
+}
+
+func practiceNames(ctx context.Context, q querier, codes []string) (map[string]string, error) {
 	out := map[string]string{}
-	rows, err := s.pool.Query(ctx, `SELECT code, name FROM practices WHERE code = ANY($1)`, codes)
+	rows, err := q.Query(ctx, `SELECT code, name FROM practices WHERE code = ANY($1)`, codes)
 	if err != nil {
 		return nil, fmt.Errorf("practice names: %w", err)
 	}
@@ -219,8 +398,8 @@ func (s *Store) practiceNames(ctx context.Context, codes []string) (map[string]s
 	return out, rows.Err()
 }
 
-func (s *Store) keyCounts(ctx context.Context, q string, args ...any) ([]KeyCount, error) {
-	rows, err := s.pool.Query(ctx, q, args...)
+func keyCounts(ctx context.Context, q querier, sql string, args ...any) ([]KeyCount, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count: %w", err)
 	}
@@ -231,8 +410,8 @@ func (s *Store) keyCounts(ctx context.Context, q string, args ...any) ([]KeyCoun
 	})
 }
 
-func (s *Store) teamEscalations(ctx context.Context, id int64, now time.Time) ([]TeamEscalations, error) {
-	rows, err := s.pool.Query(ctx, `SELECT team,
+func teamEscalations(ctx context.Context, q querier, id int64, now time.Time) ([]TeamEscalations, error) {
+	rows, err := q.Query(ctx, `SELECT team,
 			count(*) FILTER (WHERE state = 'open'), count(*) FILTER (WHERE state = 'claimed'),
 			count(*) FILTER (WHERE (state = 'open' AND due_at < $2) OR (state = 'claimed' AND resolve_by < $2)),
 			count(*) FILTER (WHERE state = 'resolved'),
@@ -254,54 +433,25 @@ func (s *Store) teamEscalations(ctx context.Context, id int64, now time.Time) ([
 	})
 }
 
-// buckets counts attempts planned and sent, and first answers, by hour or
-// day (cut in loc); with outcomes, the outcomes reached too.
-func (s *Store) buckets(ctx context.Context, id int64, unit string, loc *time.Location, outcomes bool) ([]Bucket, error) {
-	q := `WITH planned AS (
-			SELECT date_trunc($2, due_at AT TIME ZONE $3) AS b, count(*) AS n FROM attempts
-			WHERE campaign_id = $1 AND state <> 'cancelled' GROUP BY 1),
-		sent AS (
-			SELECT date_trunc($2, sent_at AT TIME ZONE $3) AS b, count(*) AS n FROM attempts
-			WHERE campaign_id = $1 AND sent_at IS NOT NULL GROUP BY 1),
-		answered AS (
-			SELECT date_trunc($2, first AT TIME ZONE $3) AS b, count(*) AS n
-			FROM (SELECT min(answered_at) AS first FROM answers WHERE campaign_id = $1 GROUP BY patient_id) f GROUP BY 1),
-		outcomes AS (
-			SELECT date_trunc($2, outcome_at AT TIME ZONE $3) AS b,
-				count(*) FILTER (WHERE outcome = 'fine') AS fine, count(*) FILTER (WHERE outcome = 'need') AS need,
-				count(*) FILTER (WHERE outcome = 'opted_out') AS opted_out,
-				count(*) FILTER (WHERE outcome = 'unreachable') AS unreachable
-			FROM campaign_patients WHERE campaign_id = $1 AND $4 AND outcome_at IS NOT NULL GROUP BY 1),
-		keys AS (SELECT b FROM planned UNION SELECT b FROM sent UNION SELECT b FROM answered UNION SELECT b FROM outcomes)
-		SELECT to_char(k.b, 'YYYY-MM-DD"T"HH24:MI:SS'), coalesce(p.n, 0), coalesce(s.n, 0), coalesce(a.n, 0),
-			coalesce(o.fine, 0), coalesce(o.need, 0), coalesce(o.opted_out, 0), coalesce(o.unreachable, 0)
-		FROM keys k LEFT JOIN planned p ON p.b = k.b LEFT JOIN sent s ON s.b = k.b
-		LEFT JOIN answered a ON a.b = k.b LEFT JOIN outcomes o ON o.b = k.b
-		WHERE k.b IS NOT NULL ORDER BY k.b`
-	rows, err := s.pool.Query(ctx, q, id, unit, loc.String(), outcomes)
-	if err != nil {
-		return nil, fmt.Errorf("campaign %s buckets: %w", unit, err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Bucket, error) {
-		var b Bucket
-		var wall string
-		if err := r.Scan(&wall, &b.Planned, &b.Contacts, &b.Answered, &b.Fine, &b.Need, &b.OptedOut, &b.Unreachable); err != nil {
-			return b, err
-		}
-		t, err := time.ParseInLocation("2006-01-02T15:04:05", wall, loc)
-		b.Start = t
-		return b, err
-	})
-}
-
 // PlannedBefore counts a campaign's attempts waiting to go that are due
 // before t, by channel: what a pause holds back and a cancel drops.
 func (s *Store) PlannedBefore(ctx context.Context, id int64, t time.Time) (map[string]int, error) {
-	m := map[string]int{}
-	err := s.countInto(ctx, m, `SELECT channel, count(*) FROM attempts
+	return plannedBefore(ctx, s.pool, id, t)
+}
+
+func plannedBefore(ctx context.Context, q querier, id int64, t time.Time) (map[string]int, error) {
+	rows, err := q.Query(ctx, `SELECT channel, count(*) FROM attempts
 		WHERE campaign_id = $1 AND state = 'planned' AND due_at < $2 GROUP BY 1`, id, t)
 	if err != nil {
 		return nil, fmt.Errorf("planned attempts: %w", err)
+	}
+	kcs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[KeyCount])
+	if err != nil {
+		return nil, fmt.Errorf("planned attempts: %w", err)
+	}
+	m := map[string]int{}
+	for _, kc := range kcs {
+		m[kc.Key] = kc.Count
 	}
 	return m, nil
 }
@@ -365,7 +515,7 @@ type CampaignSummary struct {
 // size and the funnel of their stored report (nil when none yet).
 func (s *Store) CampaignSummaries(ctx context.Context) ([]CampaignSummary, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+campaignColumns+`,
-			(SELECT count(*) FROM cohort_members m WHERE m.cohort_id = c.cohort_id), r.computed_at, r.report -> 'funnel'
+			co.members, r.computed_at, r.report -> 'funnel'
 		FROM campaigns c JOIN cohorts co ON co.id = c.cohort_id
 		LEFT JOIN campaign_reports r ON r.campaign_id = c.id ORDER BY c.id DESC`)
 	if err != nil {
@@ -393,9 +543,7 @@ func (s *Store) CampaignSummaries(ctx context.Context) ([]CampaignSummary, error
 
 // Cohorts lists cohorts by name with their sizes.
 func (s *Store) Cohorts(ctx context.Context) ([]Cohort, error) {
-	rows, err := s.pool.Query(ctx, `SELECT c.id, c.name, c.created_at,
-			(SELECT count(*) FROM cohort_members m WHERE m.cohort_id = c.id)
-		FROM cohorts c ORDER BY c.name`)
+	rows, err := s.pool.Query(ctx, `SELECT c.id, c.name, c.created_at, c.members FROM cohorts c ORDER BY c.name`)
 	if err != nil {
 		return nil, fmt.Errorf("cohorts: %w", err)
 	}
@@ -510,16 +658,29 @@ type ForecastHistory struct {
 }
 
 // ForecastHistory counts the patients and escalations of every campaign
-// other than except that has started.
+// other than except that has started. Contacted and answered patients
+// come from each campaign's stored report (its funnel counts them the
+// same way), so a draft's page, which forecasts on every view, does not
+// scan the attempts of earlier campaigns; campaigns with no stored report
+// yet are counted from their rows.
 func (s *Store) ForecastHistory(ctx context.Context, except int64) (ForecastHistory, error) {
 	h := ForecastHistory{Escalations: map[string]int{}}
-	err := s.pool.QueryRow(ctx, `SELECT count(DISTINCT c.id),
-			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cp.campaign_id
-				AND a.patient_id = cp.patient_id AND a.sent_at IS NOT NULL)),
-			count(*) FILTER (WHERE cp.outcome IN ('fine', 'need')
-				OR EXISTS (SELECT 1 FROM answers an WHERE an.campaign_id = cp.campaign_id AND an.patient_id = cp.patient_id))
-		FROM campaigns c JOIN campaign_patients cp ON cp.campaign_id = c.id
-		WHERE c.id <> $1 AND c.started_at IS NOT NULL`, except).Scan(&h.Campaigns, &h.Contacted, &h.Answered)
+	err := s.pool.QueryRow(ctx, `WITH started AS (
+			SELECT c.id, r.report -> 'funnel' AS f FROM campaigns c LEFT JOIN campaign_reports r ON r.campaign_id = c.id
+			WHERE c.id <> $1 AND c.started_at IS NOT NULL),
+		live AS (
+			SELECT count(DISTINCT s.id) AS campaigns,
+				count(*) FILTER (WHERE EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cp.campaign_id
+					AND a.patient_id = cp.patient_id AND a.sent_at IS NOT NULL)) AS contacted,
+				count(*) FILTER (WHERE cp.outcome IN ('fine', 'need')
+					OR EXISTS (SELECT 1 FROM answers an WHERE an.campaign_id = cp.campaign_id AND an.patient_id = cp.patient_id)) AS answered
+			FROM started s JOIN campaign_patients cp ON cp.campaign_id = s.id WHERE s.f IS NULL),
+		stored AS (
+			SELECT count(*) FILTER (WHERE (f ->> 'patients')::int > 0) AS campaigns,
+				coalesce(sum((f ->> 'contacted')::int), 0) AS contacted, coalesce(sum((f ->> 'answered')::int), 0) AS answered
+			FROM started WHERE f IS NOT NULL)
+		SELECT live.campaigns + stored.campaigns, live.contacted + stored.contacted, live.answered + stored.answered
+		FROM live, stored`, except).Scan(&h.Campaigns, &h.Contacted, &h.Answered)
 	if err != nil {
 		return h, fmt.Errorf("forecast history: %w", err)
 	}
@@ -542,20 +703,6 @@ func (s *Store) ContactablePatients(ctx context.Context, cohortID int64) (member
 	return members, contactable, nil
 }
 
-// FreshCampaignReport returns the stored report when it is at most maxAge
-// old; older, or
-// missing, it computes it afresh and stores it.
-func (s *Store) FreshCampaignReport(ctx context.Context, id int64, maxAge time.Duration, now time.Time, loc *time.Location) (CampaignReport, error) {
-	r, err := s.CampaignReport(ctx, id)
-	if err == nil && now.Sub(r.ComputedAt) <= maxAge {
-		return r, nil
-	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return r, err
-	}
-	return s.RefreshCampaignReport(ctx, id, now, loc)
-}
-
 // RefreshCampaignReport computes a campaign's report and stores it.
 func (s *Store) RefreshCampaignReport(ctx context.Context, id int64, now time.Time, loc *time.Location) (CampaignReport, error) {
 	r, err := s.ComputeCampaignReport(ctx, id, now, loc)
@@ -563,20 +710,6 @@ func (s *Store) RefreshCampaignReport(ctx context.Context, id int64, now time.Ti
 		return r, err
 	}
 	return r, s.SaveCampaignReport(ctx, r)
-}
-
-// StaleReportCampaigns lists the campaigns whose stored report should be
-// recomputed: running and paused ones whose report is older than maxAge,
-// and any whose report predates its last change of state.
-func (s *Store) StaleReportCampaigns(ctx context.Context, now time.Time, maxAge time.Duration) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT c.id FROM campaigns c LEFT JOIN campaign_reports r ON r.campaign_id = c.id
-		WHERE (c.state IN ('running', 'paused') AND (r.computed_at IS NULL OR r.computed_at < $1))
-		   OR (c.started_at IS NOT NULL AND (r.computed_at IS NULL OR r.computed_at < c.state_changed_at))
-		ORDER BY r.computed_at NULLS FIRST`, now.Add(-maxAge))
-	if err != nil {
-		return nil, fmt.Errorf("stale reports: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // EscalationLoad counts a team's unresolved escalations at one priority
