@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +36,7 @@ import (
 
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/bench/internal/benchdb"
+	"github.com/protectnow/protect/bench/internal/load"
 	"github.com/protectnow/protect/config"
 	"github.com/protectnow/protect/console"
 	"github.com/protectnow/protect/escalation"
@@ -196,7 +196,7 @@ func benchAlert(ctx context.Context, rate int, duration time.Duration) error {
 	senders.Wait()
 	offered := time.Since(begin)
 	fmt.Printf("  webhooks sent in %v (%.0f/s), %d failed; webhook response p50 %v p99 %v\n",
-		offered.Round(time.Millisecond), float64(n)/offered.Seconds(), failures.Load(), pct(webhookTimes, 50), pct(webhookTimes, 99))
+		offered.Round(time.Millisecond), float64(n)/offered.Seconds(), failures.Load(), load.Pct(webhookTimes, 50), load.Pct(webhookTimes, 99))
 
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -241,9 +241,9 @@ func benchAlert(ctx context.Context, rate int, duration time.Duration) error {
 		}
 	}
 	fmt.Printf("  %d escalations alerted (%d alert SMS after grouping)\n", len(lat), sms)
-	fmt.Printf("  webhook -> alert SMS sent: p50 %v  p90 %v  p99 %v  max %v\n", pct(lat, 50), pct(lat, 90), pct(lat, 99), pct(lat, 100))
+	fmt.Printf("  webhook -> alert SMS sent: p50 %v  p90 %v  p99 %v  max %v\n", load.Pct(lat, 50), load.Pct(lat, 90), load.Pct(lat, 99), load.Pct(lat, 100))
 	fmt.Printf("  need recorded -> alert SMS sent (escalation alone): p50 %v  p90 %v  p99 %v  max %v\n",
-		pct(esc, 50), pct(esc, 90), pct(esc, 99), pct(esc, 100))
+		load.Pct(esc, 50), load.Pct(esc, 90), load.Pct(esc, 99), load.Pct(esc, 100))
 	if len(lat) != n {
 		return fmt.Errorf("%d replies but %d alerted escalations", n, len(lat))
 	}
@@ -320,16 +320,6 @@ func newSID() string {
 	return "SM" + hex.EncodeToString(b)
 }
 
-func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := (len(s) - 1) * p / 100
-	return s[i].Round(time.Millisecond / 10)
-}
-
 func benchInbox(ctx context.Context, open, patients, requests int) error {
 	st, done, err := freshStore(ctx)
 	if err != nil {
@@ -402,7 +392,7 @@ func benchInbox(ctx context.Context, open, patients, requests int) error {
 		} else if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM escalations WHERE team = $1`, u.team).Scan(&inTeam); err != nil {
 			return err
 		}
-		fmt.Printf("  %-8s (%5d open in view, page of 100): p50 %v  p99 %v  max %v\n", u.name, inTeam, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+		fmt.Printf("  %-8s (%5d open in view, page of 100): p50 %v  p99 %v  max %v\n", u.name, inTeam, load.Pct(lat, 50), load.Pct(lat, 99), load.Pct(lat, 100))
 		// Searches, each request a different escalated patient, and the
 		// live poll.
 		for _, q := range []struct {
@@ -421,7 +411,7 @@ func benchInbox(ctx context.Context, open, patients, requests int) error {
 			if err != nil {
 				return fmt.Errorf("%s for %s: %w", q.what, u.name, err)
 			}
-			fmt.Printf("  %-8s %-18s: p50 %v  p99 %v  max %v\n", u.name, q.what, pct(lat, 50), pct(lat, 99), pct(lat, 100))
+			fmt.Printf("  %-8s %-18s: p50 %v  p99 %v  max %v\n", u.name, q.what, load.Pct(lat, 50), load.Pct(lat, 99), load.Pct(lat, 100))
 		}
 	}
 	return nil

@@ -31,7 +31,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +38,7 @@ import (
 	"github.com/protectnow/protect/api"
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/bench/internal/benchdb"
+	loadgen "github.com/protectnow/protect/bench/internal/load"
 	"github.com/protectnow/protect/console"
 	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/outreach"
@@ -285,7 +285,7 @@ func queryCosts(ctx context.Context, st *store.Store, id int64, loc *time.Locati
 			}
 			lat = append(lat, time.Since(t))
 		}
-		logf("  %-30s %9v / %v (%d runs)", q.name, pct(lat, 50), pct(lat, 100), len(lat))
+		logf("  %-30s %9v / %v (%d runs)", q.name, loadgen.Pct(lat, 50), loadgen.Pct(lat, 100), len(lat))
 	}
 	_ = loc
 	return nil
@@ -387,17 +387,7 @@ func measure(c client, pages []page, n, conc int, limit time.Duration) error {
 		if len(lat) == 0 {
 			return errors.New("no request finished")
 		}
-		logf("  %-16s n=%-4d p50 %-9v p95 %-9v p99 %-9v max %v", p.name, len(lat), pct(lat, 50), pct(lat, 95), pct(lat, 99), pct(lat, 100))
+		logf("  %-16s n=%-4d p50 %-9v p95 %-9v p99 %-9v max %v", p.name, len(lat), loadgen.Pct(lat, 50), loadgen.Pct(lat, 95), loadgen.Pct(lat, 99), loadgen.Pct(lat, 100))
 	}
 	return nil
-}
-
-func pct(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := (len(s) - 1) * p / 100
-	return s[i].Round(time.Millisecond / 10)
 }
