@@ -5,8 +5,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,25 +40,6 @@ func axeViolations(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("axe result %q: %w", res, err)
 	}
 	return out, nil
-}
-
-// shot saves a screenshot for people to look at when PROTECT_SHOTS names
-// a directory.
-func shot(t *testing.T, ctx context.Context, name string) {
-	dir := os.Getenv("PROTECT_SHOTS")
-	if dir == "" {
-		return
-	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-	}
 }
 
 func TestBrowserHandlerActsFromOnePage(t *testing.T) {

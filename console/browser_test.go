@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,25 @@ func TestBrowserHandlerWorksOwnTeamOnly(t *testing.T) {
 	}
 	if n := s.count(`SELECT count(*) FROM escalations WHERE id = $1 AND state = 'resolved' AND outcome = 'helped'`, s.mine); n != 1 {
 		t.Fatal("the resolution was not stored")
+	}
+}
+
+// shot saves the page as name.png in the directory PROTECT_SCREENSHOTS
+// names (docs/screenshots/ holds the committed ones), for people to look
+// at; without it, nothing.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("PROTECT_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
 	}
 }

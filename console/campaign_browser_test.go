@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +76,6 @@ func TestBrowserLeadSeesAndPausesCampaign(t *testing.T) {
 	if err != nil {
 		t.Fatalf("log in: %v", err)
 	}
-	dir := os.Getenv("PROTECT_SCREENSHOTS")
 	pages := []struct{ name, path, ready string }{
 		{"campaign-list", "/console/campaigns", "campaigns"},
 		{"campaign-page", fmt.Sprintf("/console/campaigns/%d", c.ID), "funnel"},
@@ -116,18 +113,7 @@ func TestBrowserLeadSeesAndPausesCampaign(t *testing.T) {
 					t.Errorf("Norwich escalations at %d px: %q (%v)", width, esc, err)
 				}
 			}
-			if dir == "" {
-				continue
-			}
-			rctx, cancel = context.WithTimeout(ctx, 30e9)
-			png, err := chromedp.Run(rctx, chromedp.FullScreenshot(100))
-			cancel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", p.name, width)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			shot(t, ctx, fmt.Sprintf("%s-%d", p.name, width))
 		}
 	}
 
@@ -215,7 +201,6 @@ func TestBrowserCampaignFormShowsEveryProblem(t *testing.T) {
 	}
 	want := map[string]string{"name": "", "sender": "", "days": "", "start": "", "end": "", "timezone": "Mars/Olympus",
 		"holidays": "2026-02-30", "pace": "", "policy": "fax"}
-	dir := os.Getenv("PROTECT_SCREENSHOTS")
 	for _, width := range []int64{1280, 390} {
 		if err := do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
 			t.Fatal(err)
@@ -251,17 +236,7 @@ func TestBrowserCampaignFormShowsEveryProblem(t *testing.T) {
 		if got.Sideways > 0 {
 			t.Errorf("at %d px the form scrolls sideways by %d px", width, got.Sideways)
 		}
-		if dir != "" {
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			png, err := chromedp.Run(rctx, chromedp.FullScreenshot(100))
-			cancel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("campaign-form-errors-%d.png", width)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		shot(t, ctx, fmt.Sprintf("campaign-form-errors-%d", width))
 	}
 	// What the lead typed is still there to correct.
 	rctx, cancel = context.WithTimeout(ctx, 30*time.Second)

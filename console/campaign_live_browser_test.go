@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -217,22 +216,6 @@ func TestBrowserLeadWatchesFunnelChange(t *testing.T) {
 		return got
 	}
 	firstAt := figuresAt()
-	dir := os.Getenv("PROTECT_SCREENSHOTS")
-	shot := func(name string) {
-		t.Helper()
-		if dir == "" {
-			return
-		}
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		png, err := chromedp.Run(rctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// Wave 1: Ann is fine, Ben needs help, Cy does not answer.
 	var seen []string
@@ -246,7 +229,7 @@ func TestBrowserLeadWatchesFunnelChange(t *testing.T) {
 	if at := figuresAt(); at == firstAt {
 		t.Errorf("the figures' time did not move: %q", at)
 	}
-	shot("campaign-live-1280")
+	shot(t, ctx, "campaign-live-1280")
 
 	// The lead narrows the window to a phone's width; wave 2 goes.
 	if err := do(ctx, chromedp.EmulateViewport(390, 900)); err != nil {
@@ -273,7 +256,7 @@ func TestBrowserLeadWatchesFunnelChange(t *testing.T) {
 		!strings.Contains(ago, "recounted every second") {
 		t.Errorf("figures age %q (%v)", ago, err)
 	}
-	shot("campaign-live-390")
+	shot(t, ctx, "campaign-live-390")
 	// Another lead pauses the campaign: the state and the controls follow.
 	if err := s.gw.Engine.Pause(bg, c.ID, "test"); err != nil {
 		t.Fatal(err)

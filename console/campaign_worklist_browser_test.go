@@ -71,20 +71,12 @@ func TestBrowserLeadDownloadsUnreachableWorklist(t *testing.T) {
 	if err != nil || !strings.Contains(list, "Hal Tester") || strings.Contains(list, "Eve") || strings.Contains(list, "Fay") {
 		t.Fatalf("Norwich worklist shows %q (%v)", list, err)
 	}
-	if shots := os.Getenv("PROTECT_SCREENSHOTS"); shots != "" {
+	if os.Getenv("PROTECT_SCREENSHOTS") != "" {
 		for _, width := range []int64{390, 1280} {
 			if err := do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
 				t.Fatal(err)
 			}
-			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			png, err := chromedp.Run(rctx, chromedp.FullScreenshot(100))
-			cancel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, fmt.Sprintf("campaign-worklist-%d.png", width)), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			shot(t, ctx, fmt.Sprintf("campaign-worklist-%d", width))
 		}
 	}
 	if err := do(ctx, chromedp.Click(chromedp.ID("download"))); err != nil {
