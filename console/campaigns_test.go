@@ -417,7 +417,7 @@ func TestCampaignCreateForm(t *testing.T) {
 	b.login("paul", password)
 	_, form, _ := b.get("/console/campaigns/new")
 	csrf := csrfOf(t, form)
-	bad := url.Values{"csrf": {csrf}, "name": {""}, "cohort": {s.cohort}, "sender": {"07700 900000"},
+	bad := url.Values{"csrf": {csrf}, "name": {""}, "cohort": {s.cohort}, "sender": {"07700 9000"},
 		"days": {"mon", "tue"}, "start": {"9am"}, "end": {"25:00"}, "timezone": {"Mars/Olympus"},
 		"holidays": {"2026-02-30"}, "bank_holidays": {"england-and-wales"}, "pace": {"0"},
 		"policy": {`{"steps": [{"channel": "fax", "wait": "48h"}], "conversation_timeout": "24h"}`}}

@@ -23,6 +23,7 @@ func TestCreateCampaignChecksTheSpec(t *testing.T) {
 		spec    outreach.CampaignSpec
 		noVoice bool     // an engine that cannot call
 		want    []string // in the error; none: created
+		stored  string   // the senders stored, when they differ from the spec's
 	}{
 		{name: "a number", spec: outreach.CampaignSpec{Sender: "+447700900999"}},
 		{name: "a messaging service, SMS only", spec: outreach.CampaignSpec{Sender: mg, Policy: textTwice}},
@@ -30,9 +31,11 @@ func TestCreateCampaignChecksTheSpec(t *testing.T) {
 		{name: "a messaging service that calls from nothing", spec: outreach.CampaignSpec{Sender: mg, Policy: callTwice},
 			want: []string{"voice_sender: required"}},
 		{name: "the default policy calls too", spec: outreach.CampaignSpec{Sender: mg}, want: []string{"voice_sender: required"}},
-		{name: "not a number", spec: outreach.CampaignSpec{Sender: "07700900999"}, want: []string{"sender: expected"}},
+		{name: "a number as people write it", spec: outreach.CampaignSpec{Sender: "07700 900999", VoiceSender: "+44 (0)1603 111111"},
+			stored: "+447700900999 +441603111111"},
+		{name: "not a number", spec: outreach.CampaignSpec{Sender: "07700 9009"}, want: []string{"sender: expected"}},
 		{name: "not a service", spec: outreach.CampaignSpec{Sender: "MG123"}, want: []string{"sender: expected"}},
-		{name: "voice sender not a number", spec: outreach.CampaignSpec{Sender: "+447700900999", VoiceSender: "01603 111111"},
+		{name: "voice sender not a number", spec: outreach.CampaignSpec{Sender: "+447700900999", VoiceSender: "01603 1111"},
 			want: []string{"voice_sender: expected"}},
 		{name: "everything wrong at once", spec: outreach.CampaignSpec{Name: "-", Cohort: "missing", Pace: -1},
 			want: []string{"sender: required", "pace:", "cohort:"}},
@@ -57,13 +60,16 @@ func TestCreateCampaignChecksTheSpec(t *testing.T) {
 				spec.Pace = 5
 			}
 			spec.CreatedBy = "test"
-			_, err := eng.CreateCampaign(context.Background(), spec)
+			c, err := eng.CreateCampaign(context.Background(), spec)
 			var invalid *outreach.InvalidSpecError
 			switch {
 			case len(tt.want) == 0 && err != nil:
 				t.Fatalf("refused: %v", err)
 			case len(tt.want) > 0 && !errors.As(err, &invalid):
 				t.Fatalf("error %v, want an InvalidSpecError", err)
+			}
+			if got := c.Sender + " " + c.VoiceSender; err == nil && tt.stored != "" && got != tt.stored {
+				t.Errorf("stored senders %q, want %q", got, tt.stored)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/twilio/twilio-go"
 
+	"github.com/protectnow/protect/phone"
 	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/ratelimit"
 	"github.com/protectnow/protect/store"
@@ -177,14 +178,15 @@ func (e *Engine) CreateCampaign(ctx context.Context, spec CampaignSpec) (store.C
 	if spec.Name == "" {
 		errs = append(errs, errors.New("name: required"))
 	}
+	spec.Sender, spec.VoiceSender = senderNumber(spec.Sender), senderNumber(spec.VoiceSender)
 	switch {
 	case spec.Sender == "":
-		errs = append(errs, errors.New("sender: required (a Twilio number in E.164 or a messaging service SID MG...)"))
+		errs = append(errs, errors.New("sender: required (a UK Twilio number such as 07700 900999 or +447700900999, or a messaging service SID MG...)"))
 	case !isE164(spec.Sender) && !isServiceSID(spec.Sender):
-		errs = append(errs, fmt.Errorf("sender: expected a Twilio number in E.164 (+44...) or a messaging service SID (MG and 32 characters), got %q", spec.Sender))
+		errs = append(errs, fmt.Errorf("sender: expected a UK Twilio number (such as 07700 900999 or +447700900999) or a messaging service SID (MG and 32 characters), got %q", spec.Sender))
 	}
 	if spec.VoiceSender != "" && !isE164(spec.VoiceSender) {
-		errs = append(errs, fmt.Errorf("voice_sender: expected a Twilio number in E.164 (+44...), got %q", spec.VoiceSender))
+		errs = append(errs, fmt.Errorf("voice_sender: expected a UK Twilio number (such as 01603 111111 or +441603111111), got %q", spec.VoiceSender))
 	}
 	switch spec.IdentityCheck {
 	case "", IdentityDOB, IdentityYear, IdentityOff:
@@ -349,6 +351,22 @@ func (e *Engine) audit(ctx context.Context, actor, action string, campaignID int
 	if err != nil {
 		e.logger.Error("audit failed", "action", action, "error", err)
 	}
+}
+
+// senderNumber turns a UK number typed as people write it ("07700 900
+// 999", "+44 7700 900999") into the E.164 form Twilio wants; anything else
+// is left as typed for the checks to explain.
+func senderNumber(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || isE164(s) || isServiceSID(s) {
+		return s
+	}
+	// Twilio's own numbers include the reserved drama range, which the
+	// sandbox uses.
+	if n, err := (phone.Parser{AllowTestNumbers: true}).Parse(s); err == nil {
+		return n.E164
+	}
+	return s
 }
 
 // isE164 reports whether s looks like an E.164 number: + and 8 to 15
