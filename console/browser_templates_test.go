@@ -12,17 +12,6 @@ import (
 	"github.com/protectnow/protect/internal/gatewaytest"
 )
 
-// logIn logs name in from whatever console page path leads to.
-func logIn(ctx context.Context, url, name string) error {
-	return do(ctx,
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(chromedp.ID("login-form")),
-		chromedp.SendKeys(chromedp.ID("name"), name),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Click(chromedp.ID("login")),
-	)
-}
-
 // waitFor waits until a JavaScript expression is true.
 func waitFor(ctx context.Context, expr string) error {
 	return do(ctx, chromedp.Poll[chromedp.Void](expr))

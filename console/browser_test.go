@@ -162,3 +162,14 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 }
+
+// logIn logs name in from whatever console page path leads to.
+func logIn(ctx context.Context, url, name string) error {
+	return do(ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("name"), name),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login")),
+	)
+}

@@ -160,15 +160,13 @@ func TestBrowserLeadWatchesFunnelChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Log in first: the campaign starts once the page is open.
-	err = do(ctx,
-		chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate(s.url+"/console/login"),
-		chromedp.WaitVisible(chromedp.ID("login-form")),
-		chromedp.SendKeys(chromedp.ID("name"), "paul"),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("campaigns")),
-	)
+	err = do(ctx, chromedp.EmulateViewport(1280, 900))
+	if err == nil {
+		err = logIn(ctx, s.url+"/console/login", "paul")
+	}
+	if err == nil {
+		err = do(ctx, chromedp.WaitVisible(chromedp.ID("campaigns")))
+	}
 	if err != nil {
 		t.Fatalf("log in: %v", err)
 	}

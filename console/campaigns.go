@@ -48,8 +48,8 @@ func (c *Console) registerCampaigns(a *gin.RouterGroup) {
 	g.POST("/:id/action/:action", c.campaignAction)
 	g.GET("/:id/worklists/:kind", c.worklistPage)
 	g.GET("/:id/worklists/:kind/download", c.worklistDownload)
-	g.GET("/:id/report.csv", c.reportCSV)
-	g.GET("/:id/daily.csv", c.dailyCSV)
+	g.GET("/:id/report.csv", c.reportDownload("funnel", "report", c.fillReportCSV))
+	g.GET("/:id/daily.csv", c.reportDownload("daily", "daily", c.fillDailyCSV))
 }
 
 // leadsOnly refuses every campaign page and download to roles other than
@@ -168,7 +168,11 @@ func (c *Console) campaignView(ctx *gin.Context, camp store.Campaign) (campaignD
 	if err != nil {
 		return campaignData{}, err
 	}
-	now := c.svc.Now()
+	return c.viewOf(ctx, camp, r, c.svc.Now()), nil
+}
+
+// viewOf is the campaign page's data for camp with its report r at now.
+func (c *Console) viewOf(ctx *gin.Context, camp store.Campaign, r store.CampaignReport, now time.Time) campaignData {
 	d := campaignData{C: camp, R: r, Actions: campaignActions[camp.State], FinishBy: ctx.Query("finish_by"),
 		Chart: activityChart(r.Hours, now, c.loc), NextHour: attemptsPhrase(r.NextHour), NextDay: attemptsPhrase(r.NextDay),
 		Coverage: outreach.CoverageWarning(camp, now), Worklists: actorOf(ctx).Role == store.RoleProgrammeLead,
@@ -180,7 +184,7 @@ func (c *Console) campaignView(ctx *gin.Context, camp store.Campaign) (campaignD
 		d.Window = describeWindow(w)
 	}
 	d.Policy = describePolicy(camp.Policy)
-	return d, nil
+	return d
 }
 
 // jsTime is RFC 3339 to the millisecond, which every browser's Date.parse
@@ -253,9 +257,9 @@ func (c *Console) campaignLive(ctx *gin.Context) {
 	if err == nil {
 		camp, err = c.store.Campaign(ctx.Request.Context(), id)
 	}
-	var d campaignData
+	var r store.CampaignReport
 	if err == nil {
-		d, err = c.campaignView(ctx, camp)
+		r, err = c.report(ctx.Request.Context(), camp.ID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		ctx.JSON(http.StatusNotFound, gin.H{"error": "not found"})
@@ -267,12 +271,14 @@ func (c *Console) campaignLive(ctx *gin.Context) {
 		return
 	}
 	// The page already shows these figures in this state (it says which
-	// it has): say so rather than render and send them again.
-	if ctx.Query("since") == d.ComputedAt && ctx.Query("state") == camp.State {
-		ctx.JSON(http.StatusOK, gin.H{"unchanged": true, "state": camp.State, "live": d.Live, "computed_at": d.ComputedAt,
-			"now": d.RenderedAt})
+	// it has): say so rather than build, render and send them again.
+	now := c.svc.Now()
+	if at := r.ComputedAt.UTC().Format(jsTime); ctx.Query("since") == at && ctx.Query("state") == camp.State {
+		ctx.JSON(http.StatusOK, gin.H{"unchanged": true, "state": camp.State, "live": liveState(camp.State), "computed_at": at,
+			"now": now.UTC().Format(jsTime)})
 		return
 	}
+	d := c.viewOf(ctx, camp, r, now)
 	t := c.pages["campaign_show"]
 	var figures, controls, age bytes.Buffer
 	for _, part := range []struct {
@@ -894,20 +900,31 @@ func funnelCells(f store.Funnel) []string {
 	return out
 }
 
-// reportCSV is the campaign's funnel overall and by channel, locality,
-// practice and language: counts only, no personal data.
-func (c *Console) reportCSV(ctx *gin.Context) {
-	camp, ok := c.loadCampaign(ctx)
-	if !ok {
-		return
+// reportDownload serves one of a campaign's aggregate CSVs (counts only,
+// no personal data) as name.csv, written by fill from the stored report,
+// and audits the download as report kind.
+func (c *Console) reportDownload(kind, name string, fill func(w *csv.Writer, camp store.Campaign, r store.CampaignReport)) gin.HandlerFunc {
+	return func(ctx *gin.Context) {
+		camp, ok := c.loadCampaign(ctx)
+		if !ok {
+			return
+		}
+		r, err := c.report(ctx.Request.Context(), camp.ID)
+		if err != nil {
+			c.fail(ctx, err)
+			return
+		}
+		c.csvHeaders(ctx, fileSafe(camp.Name)+"-"+name+".csv")
+		w := csv.NewWriter(ctx.Writer)
+		fill(w, camp, r)
+		w.Flush()
+		c.svc.Audit(ctx.Request.Context(), actorOf(ctx), "campaign.report.download", "campaign", camp.ID, map[string]any{"report": kind})
 	}
-	r, err := c.report(ctx.Request.Context(), camp.ID)
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	c.csvHeaders(ctx, fileSafe(camp.Name)+"-report.csv")
-	w := csv.NewWriter(ctx.Writer)
+}
+
+// fillReportCSV writes the campaign's funnel overall and by channel,
+// locality, practice and language.
+func (c *Console) fillReportCSV(w *csv.Writer, camp store.Campaign, r store.CampaignReport) {
 	_ = writeCSV(w, append([]string{"campaign", "figures_at", "group", "key", "name"}, funnelHeader...)...)
 	at := r.ComputedAt.In(c.loc).Format(time.RFC3339)
 	row := func(group string, fr store.FunnelRow) {
@@ -922,30 +939,15 @@ func (c *Console) reportCSV(ctx *gin.Context) {
 			row(g.name, fr)
 		}
 	}
-	w.Flush()
-	c.svc.Audit(ctx.Request.Context(), actorOf(ctx), "campaign.report.download", "campaign", camp.ID, map[string]any{"report": "funnel"})
 }
 
-// dailyCSV is the campaign's activity and outcomes per day.
-func (c *Console) dailyCSV(ctx *gin.Context) {
-	camp, ok := c.loadCampaign(ctx)
-	if !ok {
-		return
-	}
-	r, err := c.report(ctx.Request.Context(), camp.ID)
-	if err != nil {
-		c.fail(ctx, err)
-		return
-	}
-	c.csvHeaders(ctx, fileSafe(camp.Name)+"-daily.csv")
-	w := csv.NewWriter(ctx.Writer)
+// fillDailyCSV writes the campaign's activity and outcomes per day.
+func (c *Console) fillDailyCSV(w *csv.Writer, camp store.Campaign, r store.CampaignReport) {
 	_ = writeCSV(w, "campaign", "date", "attempts_planned", "attempts_sent", "patients_first_answered", "fine", "need", "opted_out", "unreachable")
 	for _, b := range r.Days {
 		_ = writeCSV(w, camp.Name, b.Start.In(c.loc).Format(time.DateOnly), strconv.Itoa(b.Planned), strconv.Itoa(b.Contacts),
 			strconv.Itoa(b.Answered), strconv.Itoa(b.Fine), strconv.Itoa(b.Need), strconv.Itoa(b.OptedOut), strconv.Itoa(b.Unreachable))
 	}
-	w.Flush()
-	c.svc.Audit(ctx.Request.Context(), actorOf(ctx), "campaign.report.download", "campaign", camp.ID, map[string]any{"report": "daily"})
 }
 
 // chartSize is one drawing of the activity chart. Its viewBox is about
