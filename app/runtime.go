@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -57,10 +58,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mig
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Migrate != "" {
-		mode = MigrateMode(cfg.Migrate)
-	}
-	if err := ensureSchema(ctx, cfg, st, logger, mode); err != nil {
+	if err := EnsureSchema(ctx, cfg, st, logger, mode); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -72,18 +70,36 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode Mig
 	return &Runtime{Config: cfg, Store: st, Redis: rdb, Logger: logger}, nil
 }
 
-func ensureSchema(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger, mode MigrateMode) error {
+// EnsureSchema makes sure st's schema is this binary's before a command
+// uses it: it applies pending migrations, or waits for `protect migrate`
+// to (logging every 10 s what it waits for, up to
+// PROTECT_MIGRATE_TIMEOUT), as mode says unless PROTECT_MIGRATE overrides
+// it. A database migrated by a newer release, or a migration changed after
+// it was applied, stops it with the file named.
+func EnsureSchema(ctx context.Context, cfg *config.Config, st *store.Store, logger *slog.Logger, mode MigrateMode) error {
+	if cfg.Migrate != "" {
+		mode = MigrateMode(cfg.Migrate)
+	}
 	if mode == MigrateWait {
 		wctx, cancel := context.WithTimeout(ctx, cfg.MigrateTimeout)
 		defer cancel()
-		last := time.Time{}
-		return st.WaitForSchema(wctx, time.Second, func(s store.SchemaStatus) {
+		start, last := time.Now(), time.Time{}
+		waited := false
+		err := st.WaitForSchema(wctx, time.Second, func(s store.SchemaStatus) {
+			waited = true
 			if time.Since(last) >= schemaLogEvery {
 				last = time.Now()
 				logger.Warn("waiting for migrations: run `protect migrate` (the migration Job)",
 					"database_version", s.Current, "binary_version", s.Latest, "pending", len(s.Pending))
 			}
 		})
+		if err != nil {
+			return err
+		}
+		if waited {
+			logger.Info("schema ready: migrations applied by `protect migrate`", "waited", time.Since(start).Round(time.Second).String())
+		}
+		return nil
 	}
 	applied, err := Migrate(ctx, cfg)
 	for _, m := range applied {
@@ -92,10 +108,18 @@ func ensureSchema(ctx context.Context, cfg *config.Config, st *store.Store, logg
 	return err
 }
 
+// ErrMigrateThroughPgBouncer is returned when migrations would run through
+// PgBouncer in transaction mode, where their session lock is not safe.
+var ErrMigrateThroughPgBouncer = errors.New("migrations hold a session lock, which PgBouncer in transaction mode does not keep: " +
+	"set PROTECT_MIGRATE_DATABASE_URL to PostgreSQL directly (PROTECT_DB_PGBOUNCER=true and no separate migration URL)")
+
 // Migrate applies pending migrations over PROTECT_MIGRATE_DATABASE_URL (a
 // direct connection: migrating holds a session advisory lock) and returns
-// their names.
+// their names. It refuses to migrate through PgBouncer.
 func Migrate(ctx context.Context, cfg *config.Config) ([]string, error) {
+	if cfg.DBPgBouncer && cfg.MigrateDatabaseURL == cfg.DatabaseURL {
+		return nil, ErrMigrateThroughPgBouncer
+	}
 	st, err := store.OpenWith(ctx, cfg.MigrateDatabaseURL, store.PoolOptions{MaxConns: 1})
 	if err != nil {
 		return nil, err

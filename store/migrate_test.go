@@ -3,16 +3,11 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/protectnow/protect/internal/testdb"
 	"github.com/protectnow/protect/store"
@@ -21,28 +16,7 @@ import (
 // freshStore opens a store on a new, empty database of its own.
 func freshStore(t *testing.T, suffix string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	name := fmt.Sprintf("protect_test_migrate_%s_%d", suffix, os.Getpid())
-	admin, err := pgx.Connect(ctx, testdb.AdminURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`) //nolint:errcheck
-		admin.Close(context.Background())
-	})
-	if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(testdb.AdminURL())
-	u.Path = "/" + name
-	q := u.Query()
-	q.Set("pool_max_conns", "3")
-	u.RawQuery = q.Encode()
-	st, err := store.Open(ctx, u.String())
+	st, err := store.Open(context.Background(), testdb.Empty(t, "migrate_"+suffix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,5 +136,17 @@ func TestWaitForSchema(t *testing.T) {
 	err := st.WaitForSchema(ctx, 20*time.Millisecond, func(store.SchemaStatus) { t.Error("waited for a newer database") })
 	if !errors.Is(err, store.ErrSchemaMismatch) || !strings.Contains(err.Error(), "0002_more.sql") {
 		t.Fatalf("older binary: %v", err)
+	}
+
+	// A migration edited after it was applied stops a waiting process at
+	// once, with the file named: waiting would never make it right.
+	restore = store.SetMigrationsForTest(fstest.MapFS{
+		"0001_people.sql": baseMigrations["0001_people.sql"],
+		"0002_more.sql":   {Data: []byte("-- edited after release\n" + string(baseMigrations["0002_more.sql"].Data))},
+	})
+	defer restore()
+	err = st.WaitForSchema(ctx, 20*time.Millisecond, func(store.SchemaStatus) { t.Error("waited on a changed migration") })
+	if !errors.Is(err, store.ErrSchemaMismatch) || !strings.Contains(err.Error(), "0002_more.sql was changed") {
+		t.Fatalf("changed migration: %v", err)
 	}
 }

@@ -37,14 +37,16 @@ func cmdCohort(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	logger := app.NewLogger(stderr, cfg)
-	if _, err := app.Migrate(ctx, cfg); err != nil {
-		return err
-	}
 	st, err := store.OpenWith(ctx, cfg.DatabaseURL, store.PoolOptions{MaxConns: cfg.DBPool, PgBouncer: cfg.DBPgBouncer})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// Like the other commands: apply pending migrations unless
+	// PROTECT_MIGRATE=wait leaves them to `protect migrate`.
+	if err := app.EnsureSchema(ctx, cfg, st, logger, app.MigrateApply); err != nil {
+		return err
+	}
 	who := *actor
 	if who == "" {
 		who = "cli:" + os.Getenv("USER")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -265,25 +266,49 @@ func (g *gateway) runWorkers(ctx context.Context) error {
 		refresh = outreach.ReportRefreshEvery
 	}
 	wg.Go(func() { g.engine.RefreshReports(ctx, refresh, cfg.Timezone) })
+	// The drain starts the moment the process is told to stop: readiness
+	// fails and no new task is taken while the loops finish their round.
+	var start time.Time
+	drain := sync.OnceFunc(func() {
+		start = time.Now()
+		g.draining.Store(true)
+		g.rt.Logger.Info("workers draining", "grace", cfg.ShutdownGrace.String())
+		srv.Stop()
+	})
+	stopDrain := context.AfterFunc(ctx, drain)
+	defer stopDrain()
 	g.engine.Run(ctx)
 	wg.Wait()
-	g.draining.Store(true)
-	g.rt.Logger.Info("workers draining", "grace", cfg.ShutdownGrace.String())
-	start := time.Now()
+	drain()
 	srv.Shutdown()
 	g.rt.Logger.Info("workers stopped", "drained_in", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 
-// checks are what this process needs to be ready: PostgreSQL, Redis and,
+// errStarting is a readiness check's answer before the process has
+// connected and found its schema (it may be waiting for `protect migrate`).
+var errStarting = errors.New("starting: connecting, or waiting for migrations")
+
+// readiness is what a process needs to be ready: PostgreSQL, Redis and,
 // in a process that runs workers, a queue server that is not draining.
-func (g *gateway) checks(workers bool) []server.Check {
+// Each check answers "starting" until the gateway is open, so a listener
+// bound before the schema is ready says alive but not ready.
+func readiness(gw *atomic.Pointer[gateway], workers bool) []server.Check {
+	check := func(name string, ping func(*gateway, context.Context) error) server.Check {
+		return server.Check{Name: name, Ping: func(ctx context.Context) error {
+			g := gw.Load()
+			if g == nil {
+				return errStarting
+			}
+			return ping(g, ctx)
+		}}
+	}
 	cs := []server.Check{
-		{Name: "postgres", Ping: g.rt.Store.Ping},
-		{Name: "redis", Ping: func(ctx context.Context) error { return g.rt.Redis.Ping(ctx).Err() }},
+		check("postgres", func(g *gateway, ctx context.Context) error { return g.rt.Store.Ping(ctx) }),
+		check("redis", func(g *gateway, ctx context.Context) error { return g.rt.Redis.Ping(ctx).Err() }),
 	}
 	if workers {
-		cs = append(cs, server.Check{Name: "queue", Ping: func(context.Context) error {
+		cs = append(cs, check("queue", func(g *gateway, _ context.Context) error {
 			srv := g.workers.Load()
 			switch {
 			case g.draining.Load():
@@ -292,19 +317,20 @@ func (g *gateway) checks(workers bool) []server.Check {
 				return errors.New("not started")
 			}
 			return srv.Ping()
-		}})
+		}))
 	}
 	return cs
 }
 
-// listenOps binds the side listeners this process is configured with (a
-// worker's health and metrics, or metrics moved off the public listener)
-// before any work starts, and returns a function that serves them.
-func (g *gateway) listenOps(workers bool) (func(ctx context.Context) error, error) {
-	cfg := g.rt.Config
+// listenOps binds the side listener this process is configured with (a
+// worker's health, readiness and metrics, or metrics moved off the public
+// listener) before anything else starts, so an orchestrator sees the
+// process alive while it waits for migrations. It returns a function that
+// serves it until its context ends; readiness follows gw once it is set.
+func listenOps(cfg *config.Config, workers bool, gw *atomic.Pointer[gateway], logger *slog.Logger) (func(ctx context.Context) error, error) {
 	addr, name, h := cfg.MetricsAddr, "PROTECT_METRICS_ADDR", server.MetricsOnly()
 	if workers {
-		addr, name, h = cfg.WorkerAddr, "PROTECT_WORKER_ADDR", server.Ops(g.checks(true), g.rt.Logger)
+		addr, name, h = cfg.WorkerAddr, "PROTECT_WORKER_ADDR", server.Ops(readiness(gw, true), logger)
 	}
 	if addr == "" {
 		return func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
@@ -314,14 +340,38 @@ func (g *gateway) listenOps(workers bool) (func(ctx context.Context) error, erro
 		return nil, err
 	}
 	return func(ctx context.Context) error {
-		return server.Serve(ctx, ln, h, g.rt.Logger.With("listener", name))
+		return server.Serve(ctx, ln, h, logger.With("listener", name))
 	}, nil
 }
 
+// opsRunner serves the side listener from before the gateway opens until
+// stop is called, which waits for it to close.
+type opsRunner struct {
+	gw   atomic.Pointer[gateway]
+	stop func()
+	err  error
+}
+
+// startOps binds and serves the side listener of cfg (see listenOps).
+func startOps(cfg *config.Config, workers bool, stderr io.Writer) (*opsRunner, error) {
+	o := &opsRunner{}
+	serve, err := listenOps(cfg, workers, &o.gw, app.NewLogger(stderr, cfg))
+	if err != nil {
+		return nil, err
+	}
+	// The listener outlives a worker's drain, so that readiness says
+	// "draining" until the last task has finished.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { o.err = serve(ctx); close(done) }()
+	o.stop = sync.OnceFunc(func() { cancel(); <-done })
+	return o, nil
+}
+
 // openServing binds the HTTP address first (a busy port stops the command
-// before workers, the sandbox or migrations start), then opens the gateway
-// and binds its side listeners.
-func openServing(ctx context.Context, stderr io.Writer, withSandbox bool) (net.Listener, *gateway, func(context.Context) error, error) {
+// before workers, the sandbox or migrations start) and the side listener,
+// then opens the gateway.
+func openServing(ctx context.Context, stderr io.Writer, withSandbox bool) (net.Listener, *gateway, *opsRunner, error) {
 	cfg, err := gatewayConfig()
 	if err != nil {
 		return nil, nil, nil, err
@@ -330,35 +380,36 @@ func openServing(ctx context.Context, stderr io.Writer, withSandbox bool) (net.L
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	ops, err := startOps(cfg, false, stderr)
+	if err != nil {
+		ln.Close()
+		return nil, nil, nil, err
+	}
 	g, err := openGateway(ctx, cfg, stderr, withSandbox)
 	if err != nil {
+		ops.stop()
 		ln.Close()
 		return nil, nil, nil, err
 	}
-	serveOps, err := g.listenOps(false)
-	if err != nil {
-		g.close()
-		ln.Close()
-		return nil, nil, nil, err
-	}
-	return ln, g, serveOps, nil
+	ops.gw.Store(g)
+	return ln, g, ops, nil
 }
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"run takes no arguments; configure it with environment variables"}
 	}
-	ln, g, serveOps, err := openServing(ctx, stderr, true)
+	ln, g, ops, err := openServing(ctx, stderr, true)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	defer g.close()
+	defer ops.stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var workErr, opsErr error
-	wg.Go(func() { opsErr = serveOps(ctx) })
+	var workErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -373,19 +424,21 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	cancel()
 	wg.Wait()
-	return errors.Join(err, workErr, opsErr)
+	ops.stop()
+	return errors.Join(err, workErr, ops.err)
 }
 
 func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"serve takes no arguments"}
 	}
-	ln, g, serveOps, err := openServing(ctx, stderr, false)
+	ln, g, ops, err := openServing(ctx, stderr, false)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	defer g.close()
+	defer ops.stop()
 	h, err := g.handler()
 	if err != nil {
 		return err
@@ -393,16 +446,18 @@ func cmdServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	g.firstUserHint(ctx, stderr)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var opsErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { opsErr = serveOps(ctx) })
 	wg.Go(func() { g.webhooks.Replay(ctx) })
 	err = server.Serve(ctx, ln, h, g.rt.Logger)
 	cancel()
 	wg.Wait()
-	return errors.Join(err, opsErr)
+	ops.stop()
+	return errors.Join(err, ops.err)
 }
 
+// cmdWorker runs the queue workers. Its side listener (PROTECT_WORKER_ADDR)
+// is bound first: while the worker waits for `protect migrate`, /healthz
+// says alive and /readyz says not ready.
 func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 {
 		return usageError{"worker takes no arguments"}
@@ -411,28 +466,20 @@ func cmdWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ops, err := startOps(cfg, true, stderr)
+	if err != nil {
+		return err
+	}
+	defer ops.stop()
 	g, err := openGateway(ctx, cfg, stderr, false)
 	if err != nil {
 		return err
 	}
 	defer g.close()
-	serveOps, err := g.listenOps(true)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var opsErr error
-	var wg sync.WaitGroup
-	// The listener outlives the workers' drain, so that readiness says
-	// "draining" until the last task has finished.
-	opsCtx, stopOps := context.WithCancel(context.Background())
-	defer stopOps()
-	wg.Go(func() { opsErr = serveOps(opsCtx) })
+	ops.gw.Store(g)
 	err = g.runWorkers(ctx)
-	stopOps()
-	wg.Wait()
-	return errors.Join(err, opsErr)
+	ops.stop()
+	return errors.Join(err, ops.err)
 }
 
 // cmdSandbox runs the Twilio sandbox on its own, for deployments that run

@@ -14,7 +14,15 @@ import (
 	"github.com/protectnow/protect/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+// TestMain runs the package's tests, or, when a test started this binary
+// again as a child process with childArgs set, the protect command itself
+// (see startChild).
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childArgs); args != "" {
+		os.Exit(runMain(strings.Fields(args), os.Stdout, os.Stderr))
+	}
+	os.Exit(testdb.Main(m))
+}
 
 // cliEnv empties the package's database and points the commands at it.
 func cliEnv(t *testing.T) {

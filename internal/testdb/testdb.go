@@ -131,6 +131,42 @@ func Reset(t testing.TB) {
 	}
 }
 
+// Empty creates a database with no schema at all, for tests of migrating
+// and of waiting for migrations, and drops it when t ends. It returns the
+// database's URL, with a small pool.
+func Empty(t testing.TB, suffix string) string {
+	t.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("protect_test_empty_%s_%d", unsafe.ReplaceAllString(strings.ToLower(suffix), "_"), os.Getpid())
+	admin, err := connect(ctx, AdminURL(), connectWait)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	drop := func() error {
+		_, err := admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		return err
+	}
+	t.Cleanup(func() {
+		drop() //nolint:errcheck
+		admin.Close(context.Background())
+	})
+	if err := drop(); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	u, err := url.Parse(AdminURL())
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Set("pool_max_conns", "3")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 var unsafe = regexp.MustCompile(`[^a-z0-9_]+`)
 
 func packageDBName() string {
