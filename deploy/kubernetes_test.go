@@ -60,7 +60,12 @@ type kustomization struct {
 		Files    []string `json:"files,omitempty"`
 	} `json:"configMapGenerator,omitempty"`
 	Patches []struct {
-		Path string `json:"path"`
+		Path   string `json:"path,omitempty"`
+		Patch  string `json:"patch,omitempty"`
+		Target *struct {
+			Kind string `json:"kind"`
+			Name string `json:"name"`
+		} `json:"target,omitempty"`
 	} `json:"patches,omitempty"`
 }
 
@@ -94,7 +99,9 @@ func load(t *testing.T, dir string) ([]manifest, kustomization) {
 		out = append(out, decodeFile(t, p)...)
 	}
 	for _, p := range k.Patches {
-		decodeFile(t, filepath.Join(dir, p.Path))
+		if p.Path != "" {
+			decodeFile(t, filepath.Join(dir, p.Path))
+		}
 	}
 	for _, g := range k.ConfigMapGenerator {
 		for _, f := range g.Files {
@@ -112,6 +119,13 @@ func decodeFile(t *testing.T, path string) []manifest {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decode(t, path, b)
+}
+
+// decode decodes each document of b (from path) strictly into its
+// Kubernetes type.
+func decode(t *testing.T, path string, b []byte) []manifest {
+	t.Helper()
 	var out []manifest
 	for i, doc := range bytes.Split(b, []byte("\n---\n")) {
 		if len(bytes.TrimSpace(doc)) == 0 {
