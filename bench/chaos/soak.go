@@ -64,6 +64,11 @@ func runSoak(ctx context.Context, p Params) (*Report, error) {
 		r.add(run.name+": replies never answered 2xx", s.lost)
 		r.add(run.name+": replies stored (rows)", s.storedRows)
 		r.add(run.name+": replies stored (distinct MessageSid)", s.storedSIDs)
+		r.add(run.name+": seconds from the first introduction to the last (sent_at)", int(s.introSeconds))
+		if s.introSeconds > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: introductions went out at %.0f a second (pace set to %.0f)",
+				run.name, float64(s.introOnce+s.introTwice)/s.introSeconds, p.SoakPace))
+		}
 		r.add(run.name+": patients with an outcome", s.done)
 		r.add(run.name+": attempts unsettled", s.unsettled)
 		if run.name == "faults" {
@@ -100,6 +105,9 @@ type soakResult struct {
 	replies, replies2xx, retried, lost, storedRows, storedSIDs int
 	done, unsettled, workerKills, serveKills, redisKills       int
 	outcomes                                                   map[string]string
+	// introSeconds is how long the introductions took from the first
+	// to the last accepted by Twilio: the pace the campaign achieved.
+	introSeconds float64
 }
 
 func soakRun(ctx context.Context, p Params, name string, faults bool) (*soakResult, error) {
@@ -335,6 +343,10 @@ func soakRun(ctx context.Context, p Params, name string, faults bool) (*soakResu
 		return nil, err
 	}
 	if res.unsettled, err = e.unsettled(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.db.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM max(sent_at) - min(sent_at)), 0)
+		FROM attempts WHERE step = 1 AND sent_at IS NOT NULL`).Scan(&res.introSeconds); err != nil {
 		return nil, err
 	}
 	res.outcomes, err = e.outcomes(ctx)
