@@ -48,6 +48,9 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case "create":
 		return campaignCreate(ctx, eng, who, rest, stdout, stderr)
 	case "list":
+		if len(rest) > 0 {
+			return usageError{"campaign list takes no arguments"}
+		}
 		cs, err := rt.Store.Campaigns(ctx)
 		if err != nil {
 			return err

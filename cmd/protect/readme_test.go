@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -74,5 +77,31 @@ func TestCampaignCreateHelpMatchesDefaultWindow(t *testing.T) {
 	err := campaignCreate(t.Context(), nil, "", []string{"-h"}, &out, &out)
 	if err == nil || !strings.Contains(out.String(), "closed on England and Wales bank holidays") {
 		t.Fatalf("help (%v):\n%s", err, out.String())
+	}
+}
+
+// TestSubcommandsAreDispatched: every subcommand the README table and the
+// help list (command.subcommands) is one its command really runs: given a
+// wrong argument it answers about itself, not with the usage a word the
+// command does not know gets.
+func TestSubcommandsAreDispatched(t *testing.T) {
+	cliEnv(t)
+	ctx := context.Background()
+	for name, cmd := range commands {
+		if len(cmd.subcommands) == 0 {
+			continue
+		}
+		unknown := cmd.run(ctx, []string{"no-such-subcommand"}, io.Discard, io.Discard)
+		var ue usageError
+		if !errors.As(unknown, &ue) {
+			t.Errorf("protect %s no-such-subcommand: %v; want the usage", name, unknown)
+			continue
+		}
+		for _, sub := range cmd.subcommands {
+			err := cmd.run(ctx, []string{sub, "--no-such-flag", "extra"}, io.Discard, io.Discard)
+			if err == nil || err.Error() == unknown.Error() {
+				t.Errorf("protect %s %s with a wrong argument: %v; want its own answer", name, sub, err)
+			}
+		}
 	}
 }

@@ -63,7 +63,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	case "revoke":
 		if len(args) != 2 {
-			return usageError{usage}
+			return usageError{"usage: protect token revoke NAME"}
 		}
 		if err := rt.Store.RevokeAPIToken(ctx, args[1]); err != nil {
 			return err

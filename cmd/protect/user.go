@@ -128,7 +128,7 @@ func readNewPassword(stderr io.Writer) ([]byte, error) {
 // ends the user's console sessions (except enable) and is audited.
 func userChange(ctx context.Context, action string, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 || strings.TrimSpace(args[0]) == "" || strings.HasPrefix(args[0], "-") {
-		return usageError{userUsage}
+		return usageError{"usage: protect user " + action + " NAME"}
 	}
 	name := strings.TrimSpace(args[0])
 	rt, err := openRuntime(ctx, stderr, app.MigrateApply)
