@@ -56,6 +56,7 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "how long replies arrive (alert)")
 	open := flag.Int("open", 10_000, "open escalations (inbox)")
 	requests := flag.Int("requests", 200, "inbox page requests per user (inbox)")
+	pollers := flag.Int("pollers", 0, "handlers whose open inbox polls /console/inbox/live every 10 s while the inbox is measured (inbox)")
 	patients := flag.Int("patients", 0, "patients in all, at least -open (inbox)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run")
 	flag.Parse()
@@ -74,7 +75,7 @@ func main() {
 		err = benchAlert(ctx, *rate, *duration)
 	}
 	if err == nil && (*mode == "inbox" || *mode == "all") {
-		err = benchInbox(ctx, *open, max(*patients, *open), *requests)
+		err = benchInbox(ctx, *open, max(*patients, *open), *requests, *pollers)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "escalationbench:", err)
@@ -320,7 +321,7 @@ func newSID() string {
 	return "SM" + hex.EncodeToString(b)
 }
 
-func benchInbox(ctx context.Context, open, patients, requests int) error {
+func benchInbox(ctx context.Context, open, patients, requests, pollers int) error {
 	st, done, err := freshStore(ctx)
 	if err != nil {
 		return err
@@ -368,6 +369,11 @@ func benchInbox(ctx context.Context, open, patients, requests int) error {
 	srv := httptest.NewServer(server.New(&app.Runtime{Store: st, Logger: logger}, con))
 	defer srv.Close()
 	hash := []byte("$2a$04$invalidinvalidinvalidinvalidinvalidinvalidinvalidinvali") // never used to log in
+	stopPolls, err := startPollers(ctx, st, srv.URL, hash, teams, pollers)
+	if err != nil {
+		return err
+	}
+	defer stopPolls()
 	users := []struct{ name, role, team string }{{"admin", store.RoleAdmin, ""}, {"handler", store.RoleHandler, teams[0]}}
 	for _, u := range users {
 		var ts []string
@@ -417,26 +423,93 @@ func benchInbox(ctx context.Context, open, patients, requests int) error {
 	return nil
 }
 
+// startPollers starts n handlers (of the teams in turn), each polling the
+// live inbox every 10 seconds as an open inbox page does, their first
+// polls spread over the first 10 seconds. The returned function stops them
+// and prints their own latencies.
+func startPollers(ctx context.Context, st *store.Store, base string, hash []byte, teams []string, n int) (func(), error) {
+	if n == 0 {
+		return func() {}, nil
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed int
+	pctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range n {
+		team := teams[i%len(teams)]
+		id, err := st.CreateUser(ctx, fmt.Sprintf("poller%d", i), store.RoleHandler, hash, []string{team}, "bench")
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		secret := fmt.Sprintf("bench-poller-%d", i)
+		if err := st.CreateSession(ctx, secret, id, time.Now().Add(24*time.Hour)); err != nil {
+			cancel()
+			return nil, err
+		}
+		wg.Go(func() {
+			next := time.After(time.Duration(i) * 10 * time.Second / time.Duration(n))
+			for {
+				select {
+				case <-pctx.Done():
+					return
+				case <-next:
+				}
+				next = time.After(10 * time.Second)
+				d, err := timeGet(base, secret, "/console/inbox/live", `"urgent_unclaimed"`)
+				mu.Lock()
+				if err != nil {
+					failed++
+				} else {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	fmt.Printf("  %d handlers polling the live inbox every 10 s (%.1f polls a second) throughout\n", n, float64(n)/10)
+	return func() {
+		cancel()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf("  pollers' own live polls: %d, p50 %v  p99 %v  max %v, %d failed\n",
+			len(lat), load.Pct(lat, 50), load.Pct(lat, 99), load.Pct(lat, 100), failed)
+	}, nil
+}
+
 // timeGets times requests GETs of path(i) with a session, after 10
 // warm-up requests, checking each answer is 200 and holds want.
 func timeGets(base, secret string, requests int, path func(i int) string, want string) ([]time.Duration, error) {
 	var lat []time.Duration
 	for i := range requests + 10 {
-		req, _ := http.NewRequest(http.MethodGet, base+path(i), nil)
-		req.AddCookie(&http.Cookie{Name: "protect_session", Value: secret})
-		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		d, err := timeGet(base, secret, path(i), want)
 		if err != nil {
 			return nil, err
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
-			return nil, fmt.Errorf("%s: %d", path(i), resp.StatusCode)
-		}
 		if i >= 10 { // warm-up
-			lat = append(lat, time.Since(start))
+			lat = append(lat, d)
 		}
 	}
 	return lat, nil
+}
+
+// timeGet times one GET of path with a session, checking the answer is 200
+// and holds want.
+func timeGet(base, secret, path, want string) (time.Duration, error) {
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.AddCookie(&http.Cookie{Name: "protect_session", Value: secret})
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+		return 0, fmt.Errorf("%s: %d", path, resp.StatusCode)
+	}
+	return d, nil
 }
