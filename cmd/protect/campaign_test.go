@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,14 +14,7 @@ import (
 func TestCampaignCommands(t *testing.T) {
 	cliEnv(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempFiles(t)
 	csv := write("cohort.csv", "nhs_number,given_name,family_name,date_of_birth,mobile,landline\n"+
 		"9434765919,Ann,Test,1950-01-01,,01603 123456\n")
 	policy := write("policy.json", `{"steps":[{"channel":"sms","wait":"1h"},{"channel":"voice","wait":"1h"}],"conversation_timeout":"1h"}`)

@@ -67,6 +67,19 @@ func startChild(t *testing.T, args string, env ...string) (*exec.Cmd, *syncBuffe
 	return cmd, logs
 }
 
+// tempFiles returns a function that writes a file of the test's own
+// temporary directory and returns its path.
+func tempFiles(t *testing.T) func(name, text string) string {
+	dir := t.TempDir()
+	return func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
 // freeAddr returns a local address nothing listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -174,14 +187,7 @@ func TestWorkerProcess(t *testing.T) {
 	}
 
 	// A one-patient campaign, open all day, so its text is due now.
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempFiles(t)
 	csv := write("cohort.csv", "nhs_number,given_name,family_name,date_of_birth,mobile,landline\n"+
 		"9434765919,Ann,Test,1950-01-01,07911 123456,\n")
 	window := write("window.json", `{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"24:00","timezone":"Europe/London","bank_holidays":"none"}`)
