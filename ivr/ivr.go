@@ -253,7 +253,7 @@ func (v *IVR) step(c *gin.Context, kind string) {
 	sid := f.Get("CallSid")
 	if aerr != nil || attempt <= 0 || serr != nil || seq < 0 || !validCallSID(sid) {
 		webhooks.Refuse(c, v.o.Logger, http.StatusBadRequest, "fields", "attempt, seq and CallSid are required",
-			"kind", kind, "attempt", c.Query("attempt"), "seq", c.Query("seq"), "sid", clip.Text(sid, 40))
+			"kind", kind, "attempt", clip.Text(c.Query("attempt"), 20), "seq", clip.Text(c.Query("seq"), 20), "sid", clip.Text(sid, 40))
 		return
 	}
 	t := turn{kind: kind, digits: f.Get("Digits"), answeredBy: f.Get("AnsweredBy"), dialStatus: f.Get("DialCallStatus")}
@@ -347,7 +347,7 @@ func (v *IVR) whisper(c *gin.Context) {
 	sid := c.Query("call")
 	if err != nil || attempt <= 0 || !validCallSID(sid) {
 		webhooks.Refuse(c, v.o.Logger, http.StatusBadRequest, "fields", "attempt and call are required",
-			"kind", "whisper", "attempt", c.Query("attempt"), "sid", clip.Text(sid, 40))
+			"kind", "whisper", "attempt", clip.Text(c.Query("attempt"), 20), "sid", clip.Text(sid, 40))
 		return
 	}
 	ctx := c.Request.Context()

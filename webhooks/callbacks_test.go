@@ -16,6 +16,7 @@ import (
 
 	"github.com/protectnow/protect/internal/gatewaytest"
 	"github.com/protectnow/protect/internal/spool"
+	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/twilioapi"
 )
 
@@ -285,5 +286,49 @@ func TestCallStatusSpooledWhilePostgresDown(t *testing.T) {
 	}
 	if d, _ := w.handler.Spool.Stats(); d != 0 {
 		t.Errorf("spool depth %d after a live callback", d)
+	}
+}
+
+// The IVR's dialog webhooks log their refusals too, and while PostgreSQL
+// is unavailable they cannot wait: the caller hears an apology and the
+// call ends, and so does a team member being put through.
+func TestVoiceDialogRefusalsAndOutage(t *testing.T) {
+	w := newWorld(t, 1, spool.Options{})
+	logs := &syncBuffer{}
+	w.extra = ivr.New(ivr.Options{Engine: w.engine, Store: w.db, PublicURL: "http://gateway.invalid",
+		Logger: slog.New(slog.NewTextHandler(logs, nil))}).Register
+	w.serve(spool.Options{})
+	form := url.Values{"CallSid": {callSID(5)}, "AccountSid": {gatewaytest.SID}, "Digits": {"1"}}
+
+	refusals := []struct {
+		path   string
+		want   int
+		reason string
+	}{
+		{"/webhooks/twilio/voice/gather?attempt=987654321&seq=2", http.StatusNotFound, "unknown_attempt"},
+		{"/webhooks/twilio/voice/gather?attempt=1", http.StatusBadRequest, "fields"},
+		{"/webhooks/twilio/voice/whisper?attempt=1&call=nonsense", http.StatusBadRequest, "fields"},
+	}
+	for _, r := range refusals {
+		logs.take()
+		if status, _ := w.post(r.path, form); status != r.want {
+			t.Errorf("%s: %d, want %d", r.path, status, r.want)
+		}
+		if got := logs.take(); !strings.Contains(got, "webhook refused") || !strings.Contains(got, "reason="+r.reason+" ") {
+			t.Errorf("%s: refusal not logged with reason %s: %q", r.path, r.reason, got)
+		}
+	}
+
+	w.proxy.Down()
+	for _, tc := range []struct{ path, said string }{
+		{"/webhooks/twilio/voice/answer?attempt=1", "cannot take your answers"},
+		{"/webhooks/twilio/voice/gather?attempt=1&seq=2", "cannot take your answers"},
+		{"/webhooks/twilio/voice/whisper?attempt=1&call=" + callSID(6), "cannot be put through"},
+		{"/webhooks/twilio/voice/whisper?attempt=1&step=answer&call=" + callSID(6), "cannot be put through"},
+	} {
+		status, tw := w.post(tc.path, form)
+		if status != http.StatusOK || !strings.Contains(tw, tc.said) || !strings.Contains(tw, "<Hangup") {
+			t.Errorf("%s while PostgreSQL is down: %d %q", tc.path, status, tw)
+		}
 	}
 }

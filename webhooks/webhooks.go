@@ -150,7 +150,7 @@ func (h *Handler) smsStatus(c *gin.Context) {
 	cb, ok := statusFrom(c.Request.URL.Query(), c.Request.PostForm)
 	if !ok {
 		Refuse(c, h.Logger, http.StatusBadRequest, "fields", "attempt, MessageSid and MessageStatus are required",
-			"attempt", c.Query("attempt"), "sid", clip.Text(cb.SID, 40))
+			"attempt", clip.Text(c.Query("attempt"), 20), "sid", clip.Text(cb.SID, 40))
 		return
 	}
 	h.statusCallback(c, kindSMSStatus, cb.AttemptID, cb.SID, func(ctx context.Context) error {
@@ -165,7 +165,7 @@ func (h *Handler) callStatus(c *gin.Context) {
 	cb, ok := callStatusFrom(c.Request.URL.Query(), c.Request.PostForm)
 	if !ok {
 		Refuse(c, h.Logger, http.StatusBadRequest, "fields", "attempt, CallSid and CallStatus are required",
-			"attempt", c.Query("attempt"), "sid", clip.Text(cb.SID, 40))
+			"attempt", clip.Text(c.Query("attempt"), 20), "sid", clip.Text(cb.SID, 40))
 		return
 	}
 	if h.statusCallback(c, kindCallStatus, cb.AttemptID, cb.SID, func(ctx context.Context) error {
