@@ -17,11 +17,13 @@ import (
 	"github.com/twilio/twilio-go"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/protectnow/protect/internal/clip"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/ratelimit"
 	"github.com/protectnow/protect/redact"
 	"github.com/protectnow/protect/store"
 	"github.com/protectnow/protect/twilioapi"
+	"github.com/protectnow/protect/webhooks"
 )
 
 // Options configure an IVR.
@@ -70,6 +72,11 @@ func New(o Options) *IVR {
 // render it live in the same database.
 const unavailableText = "Sorry, we cannot take your answers at the moment, so we will end this call. " +
 	"If you need medical help, call 111, or 999 in an emergency. Goodbye."
+
+// whisperUnavailableText is said to the team member instead of putting a
+// patient through when the transfer cannot be recorded (PostgreSQL
+// unavailable); the patient's side goes on to the Dial action.
+const whisperUnavailableText = "Sorry, this call cannot be put through at the moment. Goodbye."
 
 // voicePath is where the voice webhooks live, under the webhooks group.
 const voicePath = "/webhooks/twilio/voice"
@@ -209,15 +216,23 @@ func (v *IVR) release(ctx context.Context, from, holder string) {
 	}
 }
 
-// Register adds the voice webhooks to the signature-checked Twilio group
-// (use it as webhooks.Handler.Extra): the answer URL, Gather and Dial
-// actions, and the status callback, each naming the attempt.
+// Register adds the voice dialog webhooks to the signature-checked Twilio
+// group (use it as webhooks.Handler.Extra): the answer URL, Gather and
+// Dial actions and the transfer's whisper, each naming the attempt. The
+// status callback (voice/status) is the webhooks package's: like a
+// message's, it is kept while PostgreSQL is unavailable, and the engine
+// passes it on to CallEnded.
 func (v *IVR) Register(g *gin.RouterGroup) {
 	g.POST("/voice/answer", v.answer)
 	g.POST("/voice/gather", v.gather)
 	g.POST("/voice/dial", v.dial)
 	g.POST("/voice/whisper", v.whisper)
-	g.POST("/voice/status", v.status)
+}
+
+// CallEnded frees the caller number's place when a call is over (the
+// engine's outreach.CallEnder).
+func (v *IVR) CallEnded(ctx context.Context, cb outreach.CallStatus) {
+	v.release(ctx, cb.From, strconv.FormatInt(cb.AttemptID, 10))
 }
 
 func validCallSID(s string) bool { return len(s) == 34 && strings.HasPrefix(s, "CA") }
@@ -237,7 +252,8 @@ func (v *IVR) step(c *gin.Context, kind string) {
 	}
 	sid := f.Get("CallSid")
 	if aerr != nil || attempt <= 0 || serr != nil || seq < 0 || !validCallSID(sid) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, seq and CallSid are required"})
+		webhooks.Refuse(c, v.o.Logger, http.StatusBadRequest, "fields", "attempt, seq and CallSid are required",
+			"kind", kind, "attempt", clip.Text(c.Query("attempt"), 20), "seq", clip.Text(c.Query("seq"), 20), "sid", clip.Text(sid, 40))
 		return
 	}
 	t := turn{kind: kind, digits: f.Get("Digits"), answeredBy: f.Get("AnsweredBy"), dialStatus: f.Get("DialCallStatus")}
@@ -259,7 +275,8 @@ func (v *IVR) step(c *gin.Context, kind string) {
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown call or attempt"})
+		webhooks.Refuse(c, v.o.Logger, http.StatusNotFound, "unknown_attempt", "unknown call or attempt",
+			"kind", kind, "attempt", attempt, "sid", sid)
 		return
 	case err != nil && store.Unavailable(err):
 		// A caller on the line cannot wait for PostgreSQL, and a 500
@@ -319,41 +336,6 @@ func (v *IVR) dialogFor(ctx context.Context, d store.CallDialog) (*dialog, error
 	}, nil
 }
 
-// status applies a call status callback once, and frees the caller
-// number's place when the call is over.
-func (v *IVR) status(c *gin.Context) {
-	f := c.Request.PostForm
-	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
-	cb := outreach.CallStatus{AttemptID: attempt, SID: f.Get("CallSid"), Status: f.Get("CallStatus"),
-		AnsweredBy: f.Get("AnsweredBy"), ErrorCode: f.Get("ErrorCode"), To: f.Get("To"), From: f.Get("From")}
-	if err != nil || attempt <= 0 || !validCallSID(cb.SID) || cb.Status == "" {
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt, CallSid and CallStatus are required"})
-		return
-	}
-	ctx := c.Request.Context()
-	if err := v.o.Engine.HandleCallStatus(ctx, cb); err != nil {
-		switch {
-		case errors.Is(err, outreach.ErrUnknownAttempt):
-			c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "unknown attempt"})
-			return
-		case errors.Is(err, outreach.ErrBadCallback):
-			v.o.Logger.Warn("call status callback refused", "attempt", attempt, "sid", cb.SID, "reason", err)
-			c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": err.Error()})
-			return
-		case errors.Is(err, outreach.ErrCallbackConflict):
-			c.AbortWithStatusJSON(http.StatusConflict, gin.H{"error": err.Error()})
-			return
-		}
-		v.o.Logger.Error("call status callback failed", "attempt", attempt, "sid", cb.SID, "error", err)
-		c.AbortWithStatus(http.StatusInternalServerError)
-		return
-	}
-	if cb.Final() {
-		v.release(ctx, f.Get("From"), strconv.FormatInt(attempt, 10))
-	}
-	c.Status(http.StatusNoContent)
-}
-
 // whisper is what the team member hears when a patient who pressed 0 is
 // put through: who is calling (a patient in a locality, no name or
 // health detail) and "press 1 to accept". Pressing 1 is recorded on the
@@ -364,7 +346,8 @@ func (v *IVR) whisper(c *gin.Context) {
 	attempt, err := strconv.ParseInt(c.Query("attempt"), 10, 64)
 	sid := c.Query("call")
 	if err != nil || attempt <= 0 || !validCallSID(sid) {
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": "attempt and call are required"})
+		webhooks.Refuse(c, v.o.Logger, http.StatusBadRequest, "fields", "attempt and call are required",
+			"kind", "whisper", "attempt", clip.Text(c.Query("attempt"), 20), "sid", clip.Text(sid, 40))
 		return
 	}
 	ctx := c.Request.Context()
@@ -375,6 +358,12 @@ func (v *IVR) whisper(c *gin.Context) {
 		locality, err := v.o.Store.CallWhisper(ctx, sid, attempt)
 		if errors.Is(err, store.ErrNotFound) {
 			d.hangup()
+			break
+		}
+		if err != nil && store.Unavailable(err) {
+			v.o.Logger.Error("whisper: PostgreSQL unavailable, team member's leg ended with an apology", "attempt", attempt,
+				"sid", sid, "error", err)
+			d.say(en(whisperUnavailableText)).hangup()
 			break
 		}
 		if err != nil {
@@ -392,6 +381,12 @@ func (v *IVR) whisper(c *gin.Context) {
 		err := v.o.Store.AcceptTransfer(ctx, sid, attempt)
 		if errors.Is(err, store.ErrNotFound) {
 			d.hangup()
+			break
+		}
+		if err != nil && store.Unavailable(err) {
+			v.o.Logger.Error("accept transfer: PostgreSQL unavailable, team member's leg ended with an apology", "attempt", attempt,
+				"sid", sid, "error", err)
+			d.say(en(whisperUnavailableText)).hangup()
 			break
 		}
 		if err != nil {

@@ -296,6 +296,8 @@ func (e *Engine) attemptText(ctx context.Context, qn *questionnaire.Questionnair
 // stored text on the attempt's route, created since the attempt's first
 // try began (an earlier step's identical reminder is not this attempt's).
 // Not filtered on DateSent: a message still queued at Twilio has none.
+// Twilio's list cannot be filtered by messaging service, so a message
+// sent through one is matched on its messaging_service_sid here.
 func (e *Engine) findSent(w store.Work) (sid, status string, found bool, err error) {
 	params := &openapi.ListMessageParams{}
 	params.SetTo(w.To)
@@ -309,7 +311,7 @@ func (e *Engine) findSent(w store.Work) (sid, status string, found bool, err err
 		return "", "", false, err
 	}
 	for _, m := range msgs {
-		if m.Body != nil && *m.Body == w.Body && m.Sid != nil && twilioapi.CreatedSince(m.DateCreated, w.FirstClaimedAt) {
+		if sentByAttempt(m, w) {
 			st := "sent"
 			if m.Status != nil {
 				st = *m.Status
@@ -318,6 +320,21 @@ func (e *Engine) findSent(w store.Work) (sid, status string, found bool, err err
 		}
 	}
 	return "", "", false, nil
+}
+
+// sentByAttempt reports whether a message Twilio lists (already filtered
+// on the attempt's number, and on its sender when that is a number) is
+// the attempt's: its text, created since the attempt's first try, and,
+// for an attempt sent through a messaging service, through that service
+// (another campaign's service or number may have sent the same text).
+func sentByAttempt(m openapi.ApiV2010Message, w store.Work) bool {
+	if m.Sid == nil || m.Body == nil || *m.Body != w.Body || !twilioapi.CreatedSince(m.DateCreated, w.FirstClaimedAt) {
+		return false
+	}
+	if isServiceSID(w.SentFrom) {
+		return m.MessagingServiceSid != nil && *m.MessagingServiceSid == w.SentFrom
+	}
+	return true
 }
 
 // sendFailed maps a Twilio error to what happens next. Errors about the

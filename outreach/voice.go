@@ -31,6 +31,22 @@ var callsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
 
 func init() { prometheus.MustRegister(callsEnded) }
 
+// CallEnder is a Caller that keeps something while a call lasts (the
+// IVR: a place among its caller number's calls in progress), freed when
+// the call's final status arrives.
+type CallEnder interface {
+	CallEnded(ctx context.Context, cb CallStatus)
+}
+
+// CallEnded tells the Caller that a call is over at Twilio: its final
+// status callback was applied or kept to be applied. Nothing else about
+// the call needs PostgreSQL here.
+func (e *Engine) CallEnded(ctx context.Context, cb CallStatus) {
+	if ender, ok := e.caller.(CallEnder); ok && cb.Final() {
+		ender.CallEnded(ctx, cb)
+	}
+}
+
 // SetCaller enables voice attempts.
 func (e *Engine) SetCaller(c Caller) {
 	e.caller = c

@@ -16,10 +16,12 @@ import (
 	"github.com/protectnow/protect/twilioapi"
 )
 
-// Twilio does not repeat an inbound message or a status callback that got
-// a 5xx, so while PostgreSQL is unavailable these webhooks are kept in the
-// spool (a local fsynced file; see internal/spool) and answered 200 with
-// nothing to send; the replayer applies them when PostgreSQL is back.
+// Twilio does not repeat an inbound message or a status callback (message
+// or call) that got a 5xx, so while PostgreSQL is unavailable these
+// webhooks are kept in the spool (a local fsynced file; see
+// internal/spool) and answered 200 with nothing to send (204 for a
+// callback); the replayer applies them when PostgreSQL is back. The voice
+// dialog webhooks cannot wait: the IVR apologises and ends the call.
 //
 // The spool is a local file rather than a Redis stream: Redis here keeps
 // nothing that cannot be rebuilt from PostgreSQL (no append-only file),
@@ -27,8 +29,9 @@ import (
 
 // Kinds of spooled request.
 const (
-	kindSMS       = "sms"
-	kindSMSStatus = "sms_status"
+	kindSMS        = "sms"
+	kindSMSStatus  = "sms_status"
+	kindCallStatus = "voice_status"
 )
 
 const (
@@ -63,8 +66,8 @@ func init() { prometheus.MustRegister(spoolDepth, spoolAge, spooled, replays) }
 // keep spools a verified request and answers it: 200 with empty TwiML for
 // an inbound message, 204 for a callback. A request that cannot be
 // spooled gets 500 (Twilio's fallback URL, if any, is tried): nothing
-// claims it was kept.
-func (h *Handler) keep(c *gin.Context, kind, key string, cause error) {
+// claims it was kept. It reports whether the request was kept.
+func (h *Handler) keep(c *gin.Context, kind, key string, cause error) bool {
 	e := spool.Entry{Kind: kind, Key: key, Received: time.Now().UTC(), Query: c.Request.URL.RawQuery,
 		Form: c.Request.PostForm.Encode()}
 	if err := h.Spool.Append(e); err != nil {
@@ -72,7 +75,7 @@ func (h *Handler) keep(c *gin.Context, kind, key string, cause error) {
 		h.Logger.Error("webhook lost: PostgreSQL unavailable and the spool cannot be written", "kind", kind,
 			"path", c.Request.URL.Path, "cause", cause, "error", err)
 		c.AbortWithStatus(http.StatusInternalServerError)
-		return
+		return false
 	}
 	spooled.WithLabelValues(kind, "kept").Inc()
 	if cause != nil {
@@ -85,9 +88,10 @@ func (h *Handler) keep(c *gin.Context, kind, key string, cause error) {
 	}
 	if kind == kindSMS {
 		c.Data(http.StatusOK, "application/xml; charset=utf-8", []byte(outreach.EmptyTwiML))
-		return
+		return true
 	}
 	c.Status(http.StatusNoContent)
+	return true
 }
 
 // spoolable reports whether a failed webhook should be spooled.
@@ -186,6 +190,12 @@ func (h *Handler) apply(ctx context.Context, e spool.Entry) error {
 			return errors.New("spooled status callback lacks attempt, MessageSid or MessageStatus")
 		}
 		return h.Engine.HandleStatus(ctx, cb)
+	case kindCallStatus:
+		cb, ok := callStatusFrom(query, form)
+		if !ok {
+			return errors.New("spooled call status callback lacks attempt, CallSid or CallStatus")
+		}
+		return h.Engine.HandleCallStatus(ctx, cb)
 	}
 	return errors.New("spooled request of unknown kind " + e.Kind)
 }

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 type world struct {
 	t       *testing.T
 	st      *store.Store // direct, for setting up and counting
+	db      *store.Store // through the proxy, as the engine uses it
 	gw      *gatewaytest.Gateway
 	proxy   *testdb.Proxy
 	engine  *outreach.Engine
@@ -43,6 +44,8 @@ type world struct {
 	app     *httptest.Server
 	dir     string
 	numbers []string
+	// extra is the handler's Extra (the IVR's routes) when set.
+	extra func(*gin.RouterGroup)
 }
 
 func logger() *slog.Logger {
@@ -81,6 +84,7 @@ func newWorld(t *testing.T, patients int, o spool.Options) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(proxied.Close)
+	w.db = proxied
 	w.engine = outreach.New(outreach.Options{Store: proxied, Twilio: twilioapi.New(gatewaytest.SID, gatewaytest.Token, w.gw.TwilioURL),
 		Texts: w.gw.Texts, Logger: logger()})
 	w.serve(o)
@@ -103,7 +107,7 @@ func (w *world) serve(o spool.Options) {
 	w.t.Cleanup(app.Close)
 	w.app = app
 	w.handler = &webhooks.Handler{Engine: w.engine, AccountSID: gatewaytest.SID, AuthToken: gatewaytest.Token,
-		PublicURL: app.URL, Logger: logger(), Spool: sp}
+		PublicURL: app.URL, Logger: logger(), Spool: sp, Extra: w.extra}
 	w.handler.Register(r)
 }
 

@@ -128,9 +128,10 @@ func withPool(u string, n int) string {
 }
 
 // childEnv is the environment of a protect process: the sandbox's
-// credentials, this run's database, Redis and addresses. PROTECT_SANDBOX
-// and the routing file are what a stricter binary may require; today's
-// ignores the first.
+// credentials, this run's database, Redis and addresses. The sandbox's
+// credentials are given as real ones (PROTECT_SANDBOX is not set: the
+// configuration refuses it with credentials), so the routing file, which
+// real credentials require, is set too.
 func (e *env) childEnv(pool int, twilioURL string) []string {
 	db := e.dbURL
 	if e.clientDBURL != "" {
