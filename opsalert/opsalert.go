@@ -133,6 +133,9 @@ func (n *Notifier) Alert(_ context.Context, ev Event) {
 // Close stops deliveries still waiting to be tried again and waits for
 // those in flight.
 func (n *Notifier) Close() {
+	if n == nil {
+		return
+	}
 	n.cancel()
 	n.wg.Wait()
 }
