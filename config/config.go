@@ -103,6 +103,14 @@ type Config struct {
 	// SpoolDir is where serve and run keep inbound webhooks while
 	// PostgreSQL is unavailable, until they are replayed.
 	SpoolDir string
+	// OpsWebhookURL receives operations alerts (a sender held or resumed)
+	// as JSON, apart from Twilio; empty: none.
+	OpsWebhookURL string
+	// HoldAfterFaults gateway faults (429, Twilio's 5xx, network errors
+	// and time-outs) of one sender within HoldFaultWindow, across all
+	// workers, hold the sender.
+	HoldAfterFaults int
+	HoldFaultWindow time.Duration
 }
 
 // Voice is a Twilio voice and the language tag it speaks.
@@ -179,6 +187,9 @@ var Vars = []Var{
 	{"PROTECT_WORKER_ADDR", "", "host:port where `protect worker` serves /healthz, /readyz and /metrics; empty: no listener."},
 	{"PROTECT_METRICS_ADDR", "", "host:port for /metrics of `protect serve` and `protect run`, off the public listener; empty: /metrics on PROTECT_HTTP_ADDR."},
 	{"PROTECT_SHUTDOWN_GRACE", "25s", "After SIGTERM, how long workers get to finish tasks in flight (unfinished ones go back to the queue)."},
+	{"PROTECT_OPS_WEBHOOK_URL", "", "URL (Slack or Teams incoming webhook, pager) that receives a JSON alert with a `text` field when a sender is held by a fault of the account or the gateway, and when it resumes; works when Twilio does not. Also as PROTECT_OPS_WEBHOOK_URL_FILE. The routing's duty team is texted too when Twilio can still send."},
+	{"PROTECT_HOLD_FAULTS", "20", "Gateway faults (HTTP 429, Twilio 5xx, network errors, time-outs) of one sender within PROTECT_HOLD_FAULT_WINDOW, across all workers, that hold the sender (1-100000)."},
+	{"PROTECT_HOLD_FAULT_WINDOW", "60s", "The window PROTECT_HOLD_FAULTS are counted in (1s-1h)."},
 	{"PROTECT_SPOOL_DIR", "spool", "Directory (on a local disk that survives restarts) where serve and run keep inbound SMS and status callbacks while PostgreSQL is unavailable, until replayed; relative to the working directory."},
 }
 
@@ -187,6 +198,7 @@ var Vars = []Var{
 var secretVars = map[string]bool{
 	"PROTECT_DATABASE_URL": true, "PROTECT_MIGRATE_DATABASE_URL": true, "PROTECT_REDIS_URL": true,
 	"TWILIO_ACCOUNT_SID": true, "TWILIO_AUTH_TOKEN": true, "PROTECT_SESSION_KEY": true,
+	"PROTECT_OPS_WEBHOOK_URL": true,
 }
 
 // Known reports whether name is a variable Protect reads: one of Vars, or
@@ -420,6 +432,20 @@ func FromLookup(lookup func(string) (string, bool)) (*Config, error) {
 		bad("PROTECT_REPORT_REFRESH", "a duration from 1s to 1h, such as 30s", refresh)
 	} else {
 		c.ReportRefresh = d
+	}
+	c.OpsWebhookURL = get("PROTECT_OPS_WEBHOOK_URL")
+	if u, err := url.Parse(c.OpsWebhookURL); c.OpsWebhookURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("PROTECT_OPS_WEBHOOK_URL", "an absolute http(s) URL", "(hidden)")
+	}
+	if n, err := strconv.Atoi(get("PROTECT_HOLD_FAULTS")); err != nil || n < 1 || n > 100000 {
+		bad("PROTECT_HOLD_FAULTS", "a whole number from 1 to 100000", get("PROTECT_HOLD_FAULTS"))
+	} else {
+		c.HoldAfterFaults = n
+	}
+	if d, err := time.ParseDuration(get("PROTECT_HOLD_FAULT_WINDOW")); err != nil || d < time.Second || d > time.Hour {
+		bad("PROTECT_HOLD_FAULT_WINDOW", "a duration from 1s to 1h, such as 60s", get("PROTECT_HOLD_FAULT_WINDOW"))
+	} else {
+		c.HoldFaultWindow = d
 	}
 	if c.RoutingFile != "" {
 		if st, err := os.Stat(c.RoutingFile); err != nil || st.IsDir() {

@@ -210,6 +210,10 @@ func TestScaleOutSettings(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("s3cret-from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	opsFile := dir + "/ops"
+	if err := os.WriteFile(opsFile, []byte("https://hooks.example/from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	real := map[string]string{"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("a", 32)}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		out := maps.Clone(base)
@@ -245,6 +249,15 @@ func TestScaleOutSettings(t *testing.T) {
 			func(c *Config) bool { return c.RedisURL == "redis-sentinel://s1:26379,s2:26379/mymaster/0" }},
 		{"secret from a file", with(real, "TWILIO_AUTH_TOKEN_FILE", tokenFile),
 			func(c *Config) bool { return c.TwilioAuthToken == "s3cret-from-file" }},
+		{"sender holds by default", nil, func(c *Config) bool {
+			return c.OpsWebhookURL == "" && c.HoldAfterFaults == 20 && c.HoldFaultWindow == time.Minute
+		}},
+		{"sender holds", with(nil, "PROTECT_OPS_WEBHOOK_URL", "https://hooks.example/T0/B0/x", "PROTECT_HOLD_FAULTS", "50",
+			"PROTECT_HOLD_FAULT_WINDOW", "2m"), func(c *Config) bool {
+			return c.OpsWebhookURL == "https://hooks.example/T0/B0/x" && c.HoldAfterFaults == 50 && c.HoldFaultWindow == 2*time.Minute
+		}},
+		{"operations webhook from a file", with(nil, "PROTECT_OPS_WEBHOOK_URL_FILE", opsFile),
+			func(c *Config) bool { return c.OpsWebhookURL == "https://hooks.example/from-file" }},
 	}
 	for _, tt := range good {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,6 +283,9 @@ func TestScaleOutSettings(t *testing.T) {
 		{with(nil, "PROTECT_MIGRATE_DATABASE_URL", "mysql://x"), "PROTECT_MIGRATE_DATABASE_URL"},
 		{with(real, "TWILIO_AUTH_TOKEN", "t", "TWILIO_AUTH_TOKEN_FILE", tokenFile), "set one, not both"},
 		{with(real, "TWILIO_AUTH_TOKEN_FILE", dir+"/missing"), "TWILIO_AUTH_TOKEN_FILE"},
+		{with(nil, "PROTECT_OPS_WEBHOOK_URL", "hooks.example/x"), "PROTECT_OPS_WEBHOOK_URL"},
+		{with(nil, "PROTECT_HOLD_FAULTS", "0"), "PROTECT_HOLD_FAULTS"},
+		{with(nil, "PROTECT_HOLD_FAULT_WINDOW", "2h"), "PROTECT_HOLD_FAULT_WINDOW"},
 	}
 	for _, tt := range bad {
 		_, err := FromLookup(lookup(tt.env))

@@ -45,6 +45,8 @@ func TestParseRouting(t *testing.T) {
 		{"short secret", strings.Replace(valid, webhookSecret, "short", 1), "at least 16 characters"},
 		{"unknown chain team", strings.Replace(valid, "[clinical, duty]", "[clinical, nobody]", 1), `escalation_chain[1]: no team "nobody"`},
 		{"missing urgent team", strings.Replace(valid, "urgent_team: clinical", "", 1), "urgent_team: required"},
+		{"duty team", valid + "duty_team: duty\n", ""},
+		{"unknown duty team", valid + "duty_team: nobody\n", `duty_team: no team "nobody"`},
 		{"resolve SLA too short", valid + "resolve_sla: {default: 10s}\n", "resolve_sla.default: 10s is outside"},
 		{"resolve SLA bad category", valid + "resolve_sla: {Food: 1h}\n", `resolve_sla: "Food" is not a category name`},
 		{"resolve SLA bad priority", valid + "priority_resolve_sla: {now: 1h}\n", `priority_resolve_sla: "now" is not one of`},

@@ -111,6 +111,8 @@ type env struct {
 	sb    *sandbox.Server
 	hook  *hook
 	clock *clock
+	// twilioURL is the sandbox's.
+	twilioURL string
 }
 
 func newEnv(t *testing.T) *env {
@@ -134,7 +136,7 @@ func newEnv(t *testing.T) *env {
 	c := &clock{t: time.Now().Truncate(time.Second)}
 	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger, Now: c.Now,
 		Twilio: twilioapi.New(config.SandboxAccountSID, config.SandboxAuthToken, tw.URL)})
-	return &env{t: t, st: st, svc: svc, sb: sb, hook: h, clock: c}
+	return &env{t: t, st: st, svc: svc, sb: sb, hook: h, clock: c, twilioURL: tw.URL}
 }
 
 // patient inserts a patient and returns its ID.

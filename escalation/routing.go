@@ -49,6 +49,10 @@ type Routing struct {
 	DefaultTeam string `yaml:"default_team"`
 	// UrgentTeam takes every urgent need, whatever the rules say.
 	UrgentTeam string `yaml:"urgent_team"`
+	// DutyTeam's on-call numbers are texted when sending from a sender is
+	// held by a fault of the account or the gateway, and when it resumes;
+	// default: the urgent team.
+	DutyTeam string `yaml:"duty_team"`
 	// SLA is how long an escalation of a category may stay unclaimed;
 	// "default" covers categories not listed.
 	SLA map[string]time.Duration `yaml:"sla"`
@@ -228,6 +232,9 @@ func (r *Routing) check(lookupEnv func(string) (string, bool)) error {
 	}
 	known("default_team", r.DefaultTeam)
 	known("urgent_team", r.UrgentTeam)
+	if r.DutyTeam != "" {
+		known("duty_team", r.DutyTeam)
+	}
 	for i, k := range r.EscalationChain {
 		known(fmt.Sprintf("escalation_chain[%d]", i), k)
 	}
@@ -324,6 +331,15 @@ func (r *Routing) Route(n store.PendingNeed) string {
 		return rule.Team
 	}
 	return r.DefaultTeam
+}
+
+// Duty is the team told of faults of the gateway itself: duty_team, or
+// the urgent team when the file has none.
+func (r *Routing) Duty() string {
+	if r.DutyTeam != "" {
+		return r.DutyTeam
+	}
+	return r.UrgentTeam
 }
 
 // Capacities are the teams' capacity_per_hour, for those that set one.

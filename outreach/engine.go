@@ -41,6 +41,13 @@ type Engine struct {
 	policies  policyCache
 	// probeEvery is how often a held sender is probed.
 	probeEvery time.Duration
+	// faults counts gateway faults per sender across workers; a sender
+	// with holdAfter of them within faultWindow is held.
+	faults      *ratelimit.WindowCounter
+	holdAfter   int
+	faultWindow time.Duration
+	// ops hears of holds and releases (the duty team's alerts).
+	ops OpsAlerter
 
 	questionnaires sync.Map // id -> *questionnaire.Questionnaire
 }
@@ -72,6 +79,18 @@ type Options struct {
 	// ProbeEvery is how often a sender held by an account or gateway
 	// fault is probed to resume sending; default 30s.
 	ProbeEvery time.Duration
+	// Faults counts gateway faults (HTTP 429, Twilio's 5xx, network
+	// errors and time-outs) per sender, shared by every worker; nil: a
+	// sender is held only when one attempt has used up its tries.
+	Faults *ratelimit.WindowCounter
+	// HoldAfterFaults gateway faults of one sender within FaultWindow
+	// hold it; defaults DefaultHoldAfterFaults and DefaultFaultWindow.
+	HoldAfterFaults int
+	FaultWindow     time.Duration
+	// Ops is told when a sender is held and when it resumes (by the
+	// process that held or released it); nil: logs, metrics and the
+	// audit only.
+	Ops OpsAlerter
 }
 
 // New builds an engine.
@@ -91,9 +110,16 @@ func New(o Options) *Engine {
 	if o.ProbeEvery <= 0 {
 		o.ProbeEvery = probeEvery
 	}
+	if o.HoldAfterFaults <= 0 {
+		o.HoldAfterFaults = DefaultHoldAfterFaults
+	}
+	if o.FaultWindow <= 0 {
+		o.FaultWindow = DefaultFaultWindow
+	}
 	return &Engine{store: o.Store, twilio: o.Twilio, queue: o.Queue, limiter: o.Limiter, rend: &renderer{texts: o.Texts},
 		publicURL: o.PublicURL, logger: o.Logger, now: o.Now, stale: o.StaleAfter, needs: o.NeedsRecorded,
-		replies: newReplyQueue(o.ReplyBatch), voice: o.Voice, probeEvery: o.ProbeEvery}
+		replies: newReplyQueue(o.ReplyBatch), voice: o.Voice, probeEvery: o.ProbeEvery,
+		faults: o.Faults, holdAfter: o.HoldAfterFaults, faultWindow: o.FaultWindow, ops: o.Ops}
 }
 
 // Questionnaire loads a stored questionnaire (cached: stored versions never

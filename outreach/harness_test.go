@@ -61,10 +61,33 @@ type harness struct {
 	rdb     *redis.Client
 	mu      sync.Mutex
 	stopped bool
+	// net switches the network between the engine and the sandbox off
+	// and on (harnessOptions.switchableNet).
+	net *switchNet
+	// ops records the operations alerts the webhook received.
+	ops *opsRecorder
+}
+
+// harnessOptions vary a harness.
+type harnessOptions struct {
+	// sandbox edits the sandbox's configuration.
+	sandbox func(*sandbox.Config)
+	// holdAfterFaults and faultWindow set the engine's; 0: defaults.
+	holdAfterFaults int
+	faultWindow     time.Duration
+	// switchableNet serves the sandbox on a listener the test can close
+	// and open again (h.net).
+	switchableNet bool
 }
 
 func newHarness(t *testing.T, edit func(*sandbox.Config)) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessOptions{sandbox: edit})
+}
+
+func newHarnessWith(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	edit := o.sandbox
 	testdb.Reset(t)
 	st := testdb.Store(t)
 	rdb := testdb.Redis(t)
@@ -87,12 +110,19 @@ func newHarness(t *testing.T, edit func(*sandbox.Config)) *harness {
 		t.Fatal(err)
 	}
 	h.sb = sb
-	h.twilio = httptest.NewServer(sb)
+	if o.switchableNet {
+		h.twilio, h.net = serveSwitchable(t, sb)
+	} else {
+		h.twilio = httptest.NewServer(sb)
+	}
 	t.Cleanup(func() { h.twilio.Close(); sb.Close() })
+	h.ops = newOpsRecorder(t, logger)
 
 	h.queue = asynq.NewClientFromRedisClient(rdb)
 	h.engine = outreach.New(outreach.Options{Store: st, Twilio: twilioapi.New(sid, token, h.twilio.URL), Queue: h.queue,
-		Limiter: ratelimit.NewLimiter(rdb, "test:rate:"), PublicURL: h.app.URL, Logger: logger, StaleAfter: time.Second})
+		Limiter: ratelimit.NewLimiter(rdb, "test:rate:"), PublicURL: h.app.URL, Logger: logger, StaleAfter: time.Second,
+		Faults: ratelimit.NewWindowCounter(rdb, "test:gwfaults:"), HoldAfterFaults: o.holdAfterFaults, FaultWindow: o.faultWindow,
+		Ops: h.ops.notifier})
 	// Voice calls through the IVR, capped per caller number.
 	voice := ivr.New(ivr.Options{Engine: h.engine, Store: st, Twilio: twilioapi.New(sid, token, h.twilio.URL),
 		Calls: ratelimit.NewSemaphore(rdb, "test:calls:"), MaxCalls: 4, PublicURL: h.app.URL, Logger: logger})

@@ -339,13 +339,14 @@ func sentByAttempt(m openapi.ApiV2010Message, w store.Work) bool {
 
 // sendFailed maps a Twilio error to what happens next. Errors about the
 // account or the gateway (wrong credentials, a suspended account, Twilio
-// or the network failing try after try) hold the sender instead of
-// failing the patient.
+// or the network failing across attempts or try after try) hold the
+// sender instead of failing the patient; only errors about the patient's
+// message fail the attempt.
 func (e *Engine) sendFailed(ctx context.Context, w store.Work, pol Policy, err error) error {
 	code, status, isTwilio := twilioapi.ErrorCode(err)
 	switch {
 	case twilioapi.AccountLevel(err):
-		return e.holdSender(ctx, w, code, "Twilio refused the account: "+clip.Text(err.Error(), 300))
+		return e.holdSender(ctx, w, code, true, "Twilio refused the account: "+clip.Text(err.Error(), 300))
 	case isTwilio && code == twilioapi.CodeUnsubscribed:
 		// The number replied STOP to Twilio at some point: respect it.
 		if err := e.store.FailAttempt(ctx, w.AttemptID, "failed", code, "recipient unsubscribed"); err != nil {
@@ -358,17 +359,10 @@ func (e *Engine) sendFailed(ctx context.Context, w store.Work, pol Policy, err e
 			return err
 		}
 		return e.moveOn(ctx, w.CampaignID, w.PatientID, w.Step, pol)
-	case twilioapi.Temporary(err) && w.Tries < maxTries:
-		backoff := time.Duration(1<<min(w.Tries, 8)) * time.Second
-		if err := e.store.MarkRetry(ctx, w.AttemptID, backoff, code, clip.Text(err.Error(), 300)); err != nil {
-			return err
-		}
-		sendErrors.WithLabelValues("temporary").Inc()
-		return fmt.Errorf("temporary send failure (status %d): %w", status, err)
 	case twilioapi.Temporary(err):
-		// Rate limited, Twilio failing or the network down, try after
-		// try: that is the gateway, not the patient.
-		return e.holdSender(ctx, w, code, fmt.Sprintf("still failing after %d tries: %s", w.Tries, clip.Text(err.Error(), 300)))
+		// Rate limited, Twilio failing or the network down: that is the
+		// gateway, not the patient.
+		return e.gatewayFault(ctx, w, code, status, err)
 	default:
 		return e.giveUp(ctx, w, code, clip.Text(err.Error(), 300))
 	}

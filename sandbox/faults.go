@@ -23,21 +23,37 @@ func (s *Server) FailNext(n int, status int) {
 func (s *Server) FailAll(status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failAll = status
+	s.failAll, s.failAllCode = status, 0
 }
 
-func (s *Server) takeFault() int {
+// SuspendAccount makes every API request (after authentication) fail as
+// Twilio answers for a suspended or closed account, HTTP 401 with code
+// 20005 "Account not active", until FailAll(0) or SuspendAccount(false).
+func (s *Server) SuspendAccount(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.failAll, s.failAllCode = 0, 0
+	if on {
+		s.failAll, s.failAllCode = http.StatusUnauthorized, 20005
+	}
+}
+
+// takeFault returns the error the next request fails with, or nil.
+func (s *Server) takeFault() *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failAll == http.StatusUnauthorized && s.failAllCode == 20005 {
+		return newAPIError(http.StatusUnauthorized, 20005, "Account not active")
+	}
 	if s.failAll != 0 {
-		return s.failAll
+		return faultError(s.failAll)
 	}
 	if len(s.faults) == 0 {
-		return 0
+		return nil
 	}
 	status := s.faults[0]
 	s.faults = s.faults[1:]
-	return status
+	return faultError(status)
 }
 
 func faultError(status int) *apiError {

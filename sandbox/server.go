@@ -36,6 +36,7 @@ type Server struct {
 	faults       []int              // statuses of the next failing requests
 	lost         []int              // statuses answered after the next creates
 	failAll      int                // status of every request, until cleared
+	failAllCode  int                // Twilio's code with failAll, when not the status's own
 	webhookCount int
 	changed      chan struct{}
 
@@ -87,8 +88,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if status := s.takeFault(); status != 0 {
-		writeError(w, faultError(status))
+	if fault := s.takeFault(); fault != nil {
+		writeError(w, fault)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
@@ -170,7 +171,7 @@ func (s *Server) resetLocked() {
 	s.optedOut = map[[2]string]bool{}
 	s.faults = nil
 	s.lost = nil
-	s.failAll = 0
+	s.failAll, s.failAllCode = 0, 0
 	s.webhookCount = 0
 }
 

@@ -185,8 +185,12 @@ func (s *Store) whyNotClaimed(ctx context.Context, id int64) (ClaimResult, error
 	}
 	if (cstate != CampaignRunning || held) && (state == "queued" || state == "retry") {
 		// Paused, or its sender held: the dispatcher queues it again on
-		// resume.
-		_, err := s.pool.Exec(ctx, `UPDATE attempts SET state = 'planned', queued_at = NULL WHERE id = $1 AND state IN ('queued', 'retry')`, id)
+		// resume. Tries spent on a fault of the gateway that held the
+		// sender are not the patient's: a held sender's attempt starts
+		// again with all its tries.
+		_, err := s.pool.Exec(ctx, `UPDATE attempts SET state = 'planned', queued_at = NULL,
+				tries = CASE WHEN $2 THEN 0 ELSE tries END
+			WHERE id = $1 AND state IN ('queued', 'retry')`, id, held)
 		if err != nil {
 			return ClaimDone, fmt.Errorf("unqueue attempt %d: %w", id, err)
 		}

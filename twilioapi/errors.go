@@ -83,3 +83,9 @@ func AccountLevel(err error) bool {
 	}
 	return code == CodeAuthenticate || code == CodeAccountInactive || status == http.StatusUnauthorized
 }
+
+// AccountLevelCode reports whether a Twilio error code is about the
+// account (AccountLevel's codes), for a code stored without its error.
+func AccountLevelCode(code int) bool {
+	return code == CodeAuthenticate || code == CodeAccountInactive
+}

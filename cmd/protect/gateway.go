@@ -27,6 +27,7 @@ import (
 	"github.com/protectnow/protect/escalation"
 	"github.com/protectnow/protect/internal/spool"
 	"github.com/protectnow/protect/ivr"
+	"github.com/protectnow/protect/opsalert"
 	"github.com/protectnow/protect/outreach"
 	"github.com/protectnow/protect/phone"
 	"github.com/protectnow/protect/ratelimit"
@@ -47,7 +48,9 @@ type gateway struct {
 	queue     *asynq.Client
 	sandbox   *sandbox.Server
 	esc       *escalation.Service
-	hup       chan os.Signal
+	// ops alerts the duty team when a sender is held or resumes.
+	ops *opsalert.Notifier
+	hup chan os.Signal
 	// twilio is the one client every outbound message and call goes
 	// through.
 	twilio *twilio.RestClient
@@ -138,8 +141,11 @@ func openGateway(ctx context.Context, cfg *config.Config, stderr io.Writer, with
 	g.hup = make(chan os.Signal, 1)
 	signal.Notify(g.hup, syscall.SIGHUP)
 	go g.esc.WatchRouting(ctx, cfg.RoutingFile, escalation.RoutingPollEvery, g.hup)
+	g.ops = opsAlerts(cfg, g.esc, rt.Logger)
 	g.engine = outreach.New(outreach.Options{Store: rt.Store, Twilio: tw, Queue: g.queue,
-		Limiter: limiter, Texts: texts, PublicURL: cfg.PublicURL, Logger: rt.Logger, NeedsRecorded: g.esc.NeedsRecorded})
+		Limiter: limiter, Texts: texts, PublicURL: cfg.PublicURL, Logger: rt.Logger, NeedsRecorded: g.esc.NeedsRecorded,
+		Faults: ratelimit.NewWindowCounter(rt.Redis, "protect:gwfaults:"), HoldAfterFaults: cfg.HoldAfterFaults,
+		FaultWindow: cfg.HoldFaultWindow, Ops: g.ops})
 	// Voice calls: with a caller the engine accepts voice steps and the
 	// default policy becomes SMS, SMS, then a call.
 	g.ivr = ivr.New(ivr.Options{Engine: g.engine, Store: rt.Store, Twilio: tw,
@@ -188,8 +194,28 @@ func (g *gateway) close() {
 	if g.sandbox != nil {
 		g.sandbox.Close()
 	}
+	g.ops.Close()
 	g.queue.Close()
 	g.rt.Close()
+}
+
+// opsAlerts builds the duty team's alerts of held senders: the operations
+// webhook (PROTECT_OPS_WEBHOOK_URL), which does not depend on Twilio, and
+// SMS to the routing's duty team when Twilio can still send them.
+func opsAlerts(cfg *config.Config, esc *escalation.Service, logger *slog.Logger) *opsalert.Notifier {
+	logger = logger.With("component", "ops-alerts")
+	if cfg.OpsWebhookURL == "" {
+		logger.Warn("PROTECT_OPS_WEBHOOK_URL is not set: a sender held because the Twilio account is refused is alerted by log, metric, audit and console only")
+	}
+	return opsalert.New(opsalert.Options{WebhookURL: cfg.OpsWebhookURL, Logger: logger,
+		SMS: func(ctx context.Context, ev opsalert.Event) error {
+			_, err := esc.TextDutyTeam(ctx, ev)
+			if errors.Is(err, escalation.ErrAlertCannotGo) {
+				logger.Info("duty team not texted", "event", ev.Event, "sender", ev.Sender, "why", err)
+				return nil
+			}
+			return err
+		}})
 }
 
 func (g *gateway) handler() (http.Handler, error) {
