@@ -116,6 +116,7 @@ func TestEscalationPageShowsWhomToCallAndWhatTheySaid(t *testing.T) {
 		"Are you feeling unwell?</span> — <strong class=\"a\">Feels unwell",
 		"Chest pain, severe difficulty breathing or very ill", "pressed 1 on the phone keypad",
 		"I had a fall on Tuesday and my chest hurts", "hang up and call 999 now",
+		"Answered “Chest pain, severe difficulty breathing or very ill” to “",
 		`class="countdown`, "Claim within",
 	} {
 		if !strings.Contains(page, want) {
@@ -316,5 +317,75 @@ func TestInboxSearchOfAnyContent(t *testing.T) {
 		if code != http.StatusOK {
 			t.Errorf("live search %q: %d", q, code)
 		}
+	}
+}
+
+// addIdentityFailure gives Una a call whose identity check failed after two
+// tries, and the identity need it raised.
+func (s *site) addIdentityFailure(u urgentCase) int64 {
+	s.t.Helper()
+	ctx := context.Background()
+	pool := s.st.Pool()
+	var attempt int64
+	if err := pool.QueryRow(ctx, `INSERT INTO attempts (campaign_id, patient_id, step, channel, to_number, due_at, state, sent_at)
+		VALUES ($1, $2, 1, 'voice', $3, now(), 'completed', now() - interval '3 minutes') RETURNING id`,
+		u.campaign, u.patient, unaMobile).Scan(&attempt); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO calls (call_sid, attempt_id, campaign_id, patient_id, phase, result,
+			identity_tries, identity_result, identity_at)
+		VALUES ('CA1', $1, $2, $3, 'done', 'identity-failed', 2, 'failed', now() - interval '2 minutes')`,
+		attempt, u.campaign, u.patient); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO needs (campaign_id, patient_id, category, priority, detail)
+		VALUES ($1, $2, 'identity-unconfirmed', 'normal',
+			'could not confirm who answered the call (2 tries at the date of birth check): reach the patient another way; nothing was asked or said')`,
+		u.campaign, u.patient); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.svc.Intake(ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	var id int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM escalations WHERE patient_id = $1 AND category = 'identity-unconfirmed'`, u.patient).Scan(&id); err != nil {
+		s.t.Fatal(err)
+	}
+	return id
+}
+
+// A failed identity check reads in words: its category, what the need
+// asks of the handler, and the check in the conversation, never a date.
+func TestIdentityNeedInWords(t *testing.T) {
+	s := newSite(t)
+	u := s.addUrgentCase()
+	id := s.addIdentityFailure(u)
+	admin := s.browser()
+	admin.login("admin", password)
+	code, page, _ := admin.get(fmt.Sprintf("/console/escalations/%d", id))
+	if code != http.StatusOK {
+		t.Fatalf("escalation page: %d\n%s", code, page)
+	}
+	page = html.UnescapeString(page)
+	for _, want := range []string{
+		"Could not confirm identity",
+		"Could not confirm who answered the call (2 tries at the date of birth check): reach the patient another way",
+		"Identity check: not confirmed after 2 tries",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("escalation page lacks %q", want)
+		}
+	}
+	// The page gives her date of birth (2 March 1940) to a handler, but
+	// nothing from the check, which stores none of what was typed.
+	for _, leak := range []string{"0203", "identity-unconfirmed", "not-patient"} {
+		if strings.Contains(page, leak) {
+			t.Errorf("escalation page shows %q", leak)
+		}
+	}
+	_, inbox, _ := admin.get("/console/inbox?category=identity-unconfirmed")
+	if !strings.Contains(inbox, `value="identity-unconfirmed"`) || !strings.Contains(inbox, fmt.Sprintf("/console/escalations/%d", id)) ||
+		strings.Contains(inbox, fmt.Sprintf("/console/escalations/%d\"", u.escalation)) {
+		t.Errorf("the inbox filtered on identity does not list just that escalation:\n%s", inbox)
 	}
 }

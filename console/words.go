@@ -23,6 +23,8 @@ var categoryWords = map[string]string{
 	"call-back":       "Wants a call back",
 	"unclear-reply":   "Reply not understood",
 	"unreachable":     "Not reached after every attempt",
+	// identity-unconfirmed: a call's identity check failed.
+	"identity-unconfirmed": "Could not confirm identity",
 }
 
 var outcomeWords = map[string]string{
@@ -84,6 +86,28 @@ var doneWords = map[string]string{
 	"called":              "Your call is on the contact ledger.",
 	"sms-sent":            "Text sent to the patient.",
 	"contact-recorded":    "Contact recorded.",
+}
+
+var triesWords = []string{"", "1st", "2nd", "3rd"}
+
+// identityWords says how a call's identity check went, never what was
+// typed: "Identity check: passed on the 2nd try".
+func identityWords(result string, tries int) string {
+	switch result {
+	case "passed":
+		if tries > 0 && tries < len(triesWords) {
+			return "Identity check: passed on the " + triesWords[tries] + " try"
+		}
+		return "Identity check: passed"
+	case "failed":
+		if tries > 1 {
+			return fmt.Sprintf("Identity check: not confirmed after %d tries", tries)
+		}
+		return "Identity check: not confirmed"
+	case "not-patient":
+		return "Identity check: someone else answered"
+	}
+	return "Identity check: " + strings.ToLower(word(nil, result))
 }
 
 // word looks a slug up, and otherwise makes it readable: dashes and
