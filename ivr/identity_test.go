@@ -126,8 +126,16 @@ func TestIdentityCheck(t *testing.T) {
 			[]string{"Gather"}, []string{who}, phaseIdentify, "", 0, "", nil},
 		{"who: 7 is not an option", outreach.IdentityDOB, phaseIdentify, keys("7"), "",
 			[]string{"Gather"}, []string{KeyInvalidOption, who}, phaseIdentify, "", 0, "", nil},
-		{"who: silence three times, goodbye, nothing said", outreach.IdentityDOB, phaseIdentify, keys("", "", ""), "",
-			[]string{"Say", "Hangup"}, []string{questionnaire.KeyGoodbye}, phaseDone, "no-input", 0, "", nil},
+		{"who: silence once, asked again", outreach.IdentityDOB, phaseIdentify, keys(""), "",
+			[]string{"Gather"}, []string{KeyNoInput, who}, phaseIdentify, "", 0, "", nil},
+		{"who: silence twice, a failed check", outreach.IdentityDOB, phaseIdentify, keys("", ""), "",
+			[]string{"Say", "Hangup"}, []string{failed}, phaseDone, "identity-failed", 0, identityFailed, []string{"identity-unconfirmed"}},
+		{"who: a wrong key twice, a failed check", outreach.IdentityDOB, phaseIdentify, keys("7", "*"), "",
+			[]string{"Say", "Hangup"}, []string{failed}, phaseDone, "identity-failed", 0, identityFailed, []string{"identity-unconfirmed"}},
+		{"who: a wrong key then silence, a failed check", outreach.IdentityDOB, phaseIdentify, keys("5", ""), "",
+			[]string{"Say", "Hangup"}, []string{failed}, phaseDone, "identity-failed", 0, identityFailed, []string{"identity-unconfirmed"}},
+		{"who: a wrong key, 9, then 1 goes on", outreach.IdentityDOB, phaseIdentify, keys("5", "9", "1"), "",
+			[]string{"Gather"}, []string{dob}, phaseVerify, "", 0, "", nil},
 		{"who: 0 dials the team", outreach.IdentityDOB, phaseIdentify, keys("0"), "01603 000000",
 			[]string{"Say", "Dial"}, []string{questionnaire.KeyOperator}, phaseOperator, "", 0, "", nil},
 		{"who: 0 with no team line: call back, no advice", outreach.IdentityDOB, phaseIdentify, keys("0"), "",
@@ -248,6 +256,19 @@ func TestBirthAnswer(t *testing.T) {
 		if got := g.readBack(outreach.IdentityDOB, in)[0].Text; got != "You entered "+want+"." {
 			t.Errorf("read-back of %s: %q", in, got)
 		}
+	}
+	// A Welsh call hears the date in Welsh; the year, with no Welsh
+	// wording yet, in English.
+	cy := testDialog("")
+	cy.lang = "cy"
+	for in, want := range map[string]string{"0403": "Fe wnaethoch chi nodi'r 4 o Fawrth.", "2301": "Fe wnaethoch chi nodi'r 23 o Ionawr.",
+		"0112": "Fe wnaethoch chi nodi'r 1 o Ragfyr."} {
+		if got := cy.readBack(outreach.IdentityDOB, in)[0]; got.Text != want || got.Language != "cy" {
+			t.Errorf("Welsh read-back of %s: %+v", in, got)
+		}
+	}
+	if got := cy.readBack(outreach.IdentityYear, "1948")[0]; got.Language != "en" || got.Text != "You entered nineteen forty-eight." {
+		t.Errorf("Welsh call, year read-back: %+v", got)
 	}
 	for y, want := range map[int]string{1948: "nineteen forty-eight", 1905: "nineteen oh five", 1900: "nineteen hundred",
 		2005: "two thousand and five", 2000: "two thousand", 2012: "twenty twelve"} {
