@@ -90,7 +90,7 @@ func (c *Console) threadLines(thread []escalation.ThreadEntry) []threadLine {
 			l.Out, l.Who = true, "Protect"
 			l.What = "called " + nationalOr(t.Number) + ": " + word(attemptWords, t.Sub)
 			if t.Outcome != "" {
-				l.Detail = word(nil, t.Outcome)
+				l.Detail = word(callResultWords, t.Outcome)
 			}
 			if t.Body != "" {
 				l.Detail = strings.TrimSpace(l.Detail + " " + t.Body)

@@ -389,3 +389,49 @@ func TestIdentityNeedInWords(t *testing.T) {
 		t.Errorf("the inbox filtered on identity does not list just that escalation:\n%s", inbox)
 	}
 }
+
+// A refused contact comes back on the patient page with an error summary
+// linked to its box and everything typed kept.
+func TestRefusedContactKeepsWhatWasTyped(t *testing.T) {
+	s := newSite(t)
+	nina := s.browser()
+	nina.login("nina", password)
+	path := fmt.Sprintf("/console/patients/%d", s.adaID)
+	_, page, _ := nina.get(path)
+	code, page, _ := nina.post(path+"/contacts", url.Values{"csrf": {csrfOf(t, page)}, "team": {"norwich-council"}, "method": {"visit"},
+		"outcome": {"magic"}, "note": {"Left a card <b>at 3pm</b>"}, "shared": {"1"}})
+	if code != http.StatusBadRequest {
+		t.Fatalf("refused contact: %d", code)
+	}
+	for _, want := range []string{
+		`<title>Error: Ada Tester`, `id="error-summary" role="alert" tabindex="-1"`, `<a href="#contact-outcome">Outcome: expected one of`,
+		`<option value="visit" selected>`, `value="Left a card &lt;b&gt;at 3pm&lt;/b&gt;"`, `id="contact-shared" checked`,
+		`<option value="norwich-council" selected>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the refused contact's page lacks %q", want)
+		}
+	}
+}
+
+// What people read names things in words: the role in the header, the
+// audit log's actions and actors.
+func TestSlugsInWords(t *testing.T) {
+	s := newSite(t)
+	cara := s.browser()
+	cara.login("cara", password)
+	if code, page, _ := cara.get("/console/templates"); !strings.Contains(page, "(Comms lead)") {
+		t.Errorf("the header does not name the comms lead's role in words: %d\n%s", code, page)
+	}
+	admin := s.browser()
+	admin.login("admin", password)
+	_, page, _ := admin.get("/console/audit")
+	if !strings.Contains(page, "<td>Viewed the audit log</td>") && !strings.Contains(page, "Loaded the shipped templates") {
+		t.Errorf("the audit log's actions are not in words:\n%s", page)
+	}
+	for _, slug := range []string{"<td>audit.view</td>", "<td>user:admin</td>", "<td>inbox.view</td>"} {
+		if strings.Contains(page, slug) {
+			t.Errorf("the audit log shows %q", slug)
+		}
+	}
+}
