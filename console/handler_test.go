@@ -404,7 +404,7 @@ func TestRefusedContactKeepsWhatWasTyped(t *testing.T) {
 		t.Fatalf("refused contact: %d", code)
 	}
 	for _, want := range []string{
-		`<title>Error: Ada Tester`, `id="error-summary" role="alert" tabindex="-1"`, `<a href="#contact-outcome">Outcome: expected one of`,
+		`<title>Error: Ada Tester`, `id="error-summary" role="alert" tabindex="-1"`, `<script src="/console/static/errors.js" defer>`, `<a href="#contact-outcome">Outcome: expected one of`,
 		`<option value="visit" selected>`, `value="Left a card &lt;b&gt;at 3pm&lt;/b&gt;"`, `id="contact-shared" checked`,
 		`<option value="norwich-council" selected>`,
 	} {
