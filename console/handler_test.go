@@ -435,3 +435,66 @@ func TestSlugsInWords(t *testing.T) {
 		}
 	}
 }
+
+// Each inbox filter lists just its escalations: unclaimed, overdue, team,
+// category (each on its own).
+func TestInboxFilters(t *testing.T) {
+	s := newSite(t)
+	u := s.addUrgentCase()
+	ctx := context.Background()
+	escOf := func(patient int64) string {
+		var id int64
+		if err := s.st.Pool().QueryRow(ctx, `SELECT id FROM escalations WHERE patient_id = $1`, patient).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf(`href="/console/escalations/%d"`, id)
+	}
+	una, ada, bob := escOf(u.patient), escOf(s.adaID), escOf(s.bobID)
+	// cleo claims Una's; Ada's is past its deadline.
+	cleo := s.browser()
+	cleo.login("cleo", password)
+	_, page, _ := cleo.get(fmt.Sprintf("/console/escalations/%d", u.escalation))
+	if code, _, _ := cleo.post(fmt.Sprintf("/console/escalations/%d/claim", u.escalation), url.Values{"csrf": {csrfOf(t, page)}}); code != http.StatusSeeOther {
+		t.Fatalf("claim: %d", code)
+	}
+	if _, err := s.st.Pool().Exec(ctx, `UPDATE escalations SET due_at = now() - interval '1 hour' WHERE patient_id = $1`, s.adaID); err != nil {
+		t.Fatal(err)
+	}
+	var adaTeam string
+	if err := s.st.Pool().QueryRow(ctx, `SELECT team FROM escalations WHERE patient_id = $1`, s.adaID).Scan(&adaTeam); err != nil {
+		t.Fatal(err)
+	}
+	admin := s.browser()
+	admin.login("admin", password)
+	tests := []struct {
+		query        string
+		shows, hides []string
+	}{
+		{"", []string{una, ada, bob}, nil},
+		{"unclaimed=1", []string{ada, bob}, []string{una}},
+		{"overdue=1", []string{ada}, []string{una, bob}},
+		{"team=clinical", []string{una}, []string{ada, bob}},
+		{"team=" + adaTeam, []string{ada}, []string{una}},
+		{"category=food", []string{ada, bob}, []string{una}},
+		{"category=clinical-urgent", []string{una}, []string{ada, bob}},
+		{"category=made-up", []string{una, ada, bob}, nil}, // an unknown category does not filter
+	}
+	for _, tc := range tests {
+		t.Run(tc.query, func(t *testing.T) {
+			code, page, _ := admin.get("/console/inbox?" + tc.query)
+			if code != http.StatusOK {
+				t.Fatalf("inbox?%s: %d", tc.query, code)
+			}
+			for _, want := range tc.shows {
+				if !strings.Contains(page, want) {
+					t.Errorf("lacks %s", want)
+				}
+			}
+			for _, not := range tc.hides {
+				if strings.Contains(page, not) {
+					t.Errorf("shows %s", not)
+				}
+			}
+		})
+	}
+}
