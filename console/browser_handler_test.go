@@ -121,6 +121,10 @@ func TestBrowserHandlerActsFromOnePage(t *testing.T) {
 	if sum, _ := text(ctx, chromedp.Text(chromedp.ID("error-summary"))); !strings.Contains(sum, "Write a note") {
 		t.Errorf("error summary %q", sum)
 	}
+	// The summary takes the focus, so a screen reader reads it first.
+	if err := do(ctx, chromedp.WaitReady(chromedp.CSS("#error-summary:focus"))); err != nil {
+		t.Errorf("the error summary does not take the focus: %v", err)
+	}
 
 	// "I called: no answer" lands on the ledger and the thread.
 	err = do(ctx,

@@ -195,6 +195,9 @@ func TestBrowserCampaignFormShowsEveryProblem(t *testing.T) {
 	if err != nil || links != 9 {
 		t.Errorf("the summary links to %d problems (%v), want 9", links, err)
 	}
+	if err := do(ctx, chromedp.WaitReady(chromedp.CSS("#error-summary:focus"))); err != nil {
+		t.Errorf("the error summary does not take the focus: %v", err)
+	}
 	want := map[string]string{"name": "", "sender": "", "days": "", "start": "", "end": "", "timezone": "Mars/Olympus",
 		"holidays": "2026-02-30", "pace": "", "policy": "fax"}
 	for _, width := range []int64{1280, 390} {

@@ -516,8 +516,10 @@ type campaignForm struct {
 	Name, Cohort, Questionnaire, Sender, VoiceSender, Programme, TeamPhone string
 	Days                                                                   []string
 	Start, End, Timezone, Holidays, BankHolidays, Pace, Policy             string
-	Cohorts                                                                []store.Cohort
-	Errors                                                                 map[string][]string
+	// IdentityCheck is how calls confirm who answered: dob, year or off.
+	IdentityCheck string
+	Cohorts       []store.Cohort
+	Errors        map[string][]string
 	// Other lists problems that belong to no one field.
 	Other []string
 }
@@ -543,7 +545,34 @@ func (f campaignForm) Problems() int {
 var formFields = []struct{ key, label string }{
 	{"name", "Name"}, {"cohort", "Cohort"}, {"sender", "Sender"}, {"voice_sender", "Number calls come from"},
 	{"days", "Days open"}, {"start", "From"}, {"end", "Until"}, {"timezone", "Time zone"}, {"holidays", "Other days off"},
-	{"bank_holidays", "Bank holidays"}, {"pace", "Pace"}, {"policy", "Attempt policy"}, {"questionnaire", "Questionnaire"},
+	{"bank_holidays", "Bank holidays"}, {"pace", "Pace"}, {"identity_check", "Identity check on calls"},
+	{"policy", "Attempt policy"}, {"questionnaire", "Questionnaire"},
+}
+
+// identityChoice is one answer to "how do calls confirm who answered?".
+type identityChoice struct{ Value, Label string }
+
+// identityChoices are the identity check settings, the default first.
+var identityChoices = []identityChoice{
+	{outreach.IdentityDOB, "Day and month of birth (the default)"},
+	{outreach.IdentityYear, "Year of birth"},
+	{outreach.IdentityOff, "No check (health questions to whoever answers)"},
+}
+
+// IdentityChoices are the form's identity check choices.
+func (f campaignForm) IdentityChoices() []identityChoice { return identityChoices }
+
+// identityCheckWords says a campaign's identity check setting in words.
+func identityCheckWords(setting string) string {
+	switch setting {
+	case outreach.IdentityDOB, "":
+		return "calls check the day and month of birth before any health question"
+	case outreach.IdentityYear:
+		return "calls check the year of birth before any health question"
+	case outreach.IdentityOff:
+		return "calls make no identity check"
+	}
+	return "calls check who answered (" + setting + ")"
 }
 
 // formProblem is one line of the form's error summary, linking to its
@@ -567,7 +596,7 @@ func (f campaignForm) Regions() []string { return append(window.Regions(), windo
 
 func (c *Console) defaultForm(ctx context.Context) (campaignForm, error) {
 	pol, _ := json.MarshalIndent(outreach.DefaultPolicy(true), "", "  ")
-	f := campaignForm{Days: weekDays[:6], Start: "09:00", End: "19:00", Timezone: "Europe/London",
+	f := campaignForm{Days: weekDays[:6], Start: "09:00", End: "19:00", Timezone: "Europe/London", IdentityCheck: outreach.IdentityDOB,
 		BankHolidays: window.EnglandAndWales, Pace: "5", Policy: string(pol), Programme: "NHS Protect"}
 	var err error
 	f.Cohorts, err = c.store.Cohorts(ctx)
@@ -644,6 +673,7 @@ func (f campaignForm) windowProblems() map[string][]string {
 var specFields = []struct{ prefix, field string }{
 	{"name:", "name"}, {"sender:", "sender"}, {"voice_sender:", "voice_sender"}, {"pace:", "pace"},
 	{"policy", "policy"}, {"cohort:", "cohort"}, {"questionnaire:", "questionnaire"}, {"window:", "window"},
+	{"identity_check:", "identity_check"},
 }
 
 func (c *Console) campaignCreate(ctx *gin.Context) {
@@ -660,6 +690,7 @@ func (c *Console) campaignCreate(ctx *gin.Context) {
 	f.Start, f.End, f.Timezone = strings.TrimSpace(pf("start")), strings.TrimSpace(pf("end")), strings.TrimSpace(pf("timezone"))
 	f.Holidays, f.BankHolidays = pf("holidays"), pf("bank_holidays")
 	f.Pace, f.Policy = strings.TrimSpace(pf("pace")), pf("policy")
+	f.IdentityCheck = pf("identity_check")
 	f.Errors = f.windowProblems()
 	pace, perr := strconv.ParseFloat(f.Pace, 64)
 	if perr != nil {
@@ -668,7 +699,7 @@ func (c *Console) campaignCreate(ctx *gin.Context) {
 	}
 	spec := outreach.CampaignSpec{Name: f.Name, Cohort: f.Cohort, Sender: f.Sender, VoiceSender: f.VoiceSender,
 		ProgrammeName: f.Programme, TeamPhone: f.TeamPhone, Window: f.windowJSON(""), Pace: pace,
-		Policy: json.RawMessage(f.Policy), CreatedBy: actorOf(ctx).Name}
+		Policy: json.RawMessage(f.Policy), CreatedBy: actorOf(ctx).Name, IdentityCheck: f.IdentityCheck}
 	if strings.TrimSpace(f.Policy) == "" {
 		spec.Policy = nil
 	}
@@ -1069,6 +1100,7 @@ func (cs chartSize) draw(b *strings.Builder, hours []store.Bucket, now time.Time
 
 func init() {
 	templateFuncs["thousands"] = thousands
+	templateFuncs["identityCheck"] = identityCheckWords
 	templateFuncs["pct"] = func(n, of int) string {
 		if of <= 0 {
 			return "–"

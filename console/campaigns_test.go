@@ -417,7 +417,10 @@ func TestCampaignCreateForm(t *testing.T) {
 	b.login("paul", password)
 	_, form, _ := b.get("/console/campaigns/new")
 	csrf := csrfOf(t, form)
-	bad := url.Values{"csrf": {csrf}, "name": {""}, "cohort": {s.cohort}, "sender": {"07700 9000"},
+	if !strings.Contains(form, `<option value="dob" selected>Day and month of birth`) {
+		t.Error("the form does not offer the identity check, day and month of birth by default")
+	}
+	bad := url.Values{"csrf": {csrf}, "name": {""}, "cohort": {s.cohort}, "sender": {"07700 9000"}, "identity_check": {"shoe-size"},
 		"days": {"mon", "tue"}, "start": {"9am"}, "end": {"25:00"}, "timezone": {"Mars/Olympus"},
 		"holidays": {"2026-02-30"}, "bank_holidays": {"england-and-wales"}, "pace": {"0"},
 		"policy": {`{"steps": [{"channel": "fax", "wait": "48h"}], "conversation_timeout": "24h"}`}}
@@ -425,7 +428,7 @@ func TestCampaignCreateForm(t *testing.T) {
 	if code != 422 {
 		t.Fatalf("bad form: %d\n%s", code, page)
 	}
-	for _, field := range []string{"name", "sender", "start", "end", "timezone", "holidays", "pace", "policy"} {
+	for _, field := range []string{"name", "sender", "start", "end", "timezone", "holidays", "pace", "identity_check", "policy"} {
 		i := strings.Index(page, `id="f-`+field+`"`)
 		if i < 0 {
 			t.Fatalf("no field %s", field)
@@ -453,7 +456,7 @@ func TestCampaignCreateForm(t *testing.T) {
 	}
 	good := url.Values{"csrf": {csrf}, "name": {"autumn"}, "cohort": {s.cohort}, "sender": {"+447700900000"},
 		"days": {"mon", "tue", "wed"}, "start": {"09:00"}, "end": {"17:00"}, "timezone": {"Europe/London"},
-		"holidays": {"2026-12-24"}, "bank_holidays": {"england-and-wales"}, "pace": {"2"},
+		"holidays": {"2026-12-24"}, "bank_holidays": {"england-and-wales"}, "pace": {"2"}, "identity_check": {"year"},
 		"policy": {`{"steps": [{"channel": "sms", "wait": "48h"}], "conversation_timeout": "24h"}`}}
 	code, _, h := b.post("/console/campaigns", good)
 	if code != 303 {
@@ -463,7 +466,8 @@ func TestCampaignCreateForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Get("Location") != fmt.Sprintf("/console/campaigns/%d?done=created", c.ID) || c.CreatedBy != "user:paul" || c.Pace != 2 {
+	if h.Get("Location") != fmt.Sprintf("/console/campaigns/%d?done=created", c.ID) || c.CreatedBy != "user:paul" || c.Pace != 2 ||
+		c.IdentityCheck != "year" {
 		t.Errorf("created %+v, went to %s", c, h.Get("Location"))
 	}
 	if n := s.count(`SELECT count(*) FROM audit_log WHERE action = 'campaign.create' AND actor = 'user:paul'`); n != 1 {
@@ -471,7 +475,8 @@ func TestCampaignCreateForm(t *testing.T) {
 	}
 	// The draft's page shows the forecast next to the start button.
 	_, page, _ = b.get(fmt.Sprintf("/console/campaigns/%d?finish_by=2020-01-01", c.ID))
-	for _, want := range []string{`id="action-start"`, `id="forecast"`, "cannot finish by", "6 patients to reach"} {
+	for _, want := range []string{`id="action-start"`, `id="forecast"`, "cannot finish by", "6 patients to reach",
+		`<span id="identity-check">calls check the year of birth before any health question</span>`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("draft page lacks %q", want)
 		}

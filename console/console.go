@@ -533,9 +533,18 @@ type patientData struct {
 	Teams    []string
 	Methods  []string
 	Outcomes []string
+	// Errors and Form are a refused contact's problems and what was typed.
+	Errors []formError
+	Form   map[string]string
 }
 
 func (c *Console) patient(ctx *gin.Context) {
+	c.showPatient(ctx, http.StatusOK, nil, nil)
+}
+
+// showPatient renders the patient page, with a refused contact's errors
+// and values when there are some.
+func (c *Console) showPatient(ctx *gin.Context, status int, errs []formError, form map[string]string) {
 	id, err := idParam(ctx)
 	if err != nil {
 		c.fail(ctx, err)
@@ -551,8 +560,30 @@ func (c *Console) patient(ctx *gin.Context) {
 	if a.SeesAll() {
 		teams = c.svc.Routing().TeamKeys()
 	}
-	c.render(ctx, http.StatusOK, "patient", page{Title: v.Patient.GivenName + " " + v.Patient.FamilyName, Data: patientData{PatientPage: v,
-		Lines: c.threadLines(v.Thread), Teams: teams, Methods: store.ContactMethods, Outcomes: store.ContactOutcomes}})
+	title := v.Patient.GivenName + " " + v.Patient.FamilyName
+	if len(errs) > 0 {
+		title = "Error: " + title
+	}
+	c.render(ctx, status, "patient", page{Title: title, Data: patientData{PatientPage: v,
+		Lines: c.threadLines(v.Thread), Teams: teams, Methods: store.ContactMethods, Outcomes: store.ContactOutcomes,
+		Errors: errs, Form: form}})
+}
+
+// contactFields says which box of the contact form a problem, named by
+// its first word ("team: ..."), points to.
+var contactFields = map[string]string{"team": "contact-team", "method": "contact-method", "outcome": "contact-outcome", "note": "contact-note"}
+
+// contactError is a refused contact's problem as the error summary shows
+// it: a sentence, linked to its box.
+func contactError(msg string) formError {
+	field := "contact-team"
+	if k, _, ok := strings.Cut(msg, ":"); ok && contactFields[k] != "" {
+		field = contactFields[k]
+	}
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return formError{Field: field, Msg: msg}
 }
 
 func (c *Console) recordContact(ctx *gin.Context) {
@@ -563,7 +594,14 @@ func (c *Console) recordContact(ctx *gin.Context) {
 	}
 	in := escalation.ContactInput{Team: ctx.PostForm("team"), Method: ctx.PostForm("method"), Outcome: ctx.PostForm("outcome"),
 		Note: ctx.PostForm("note"), Shared: ctx.PostForm("shared") == "1"}
-	if _, err := c.svc.RecordContact(ctx.Request.Context(), actorOf(ctx), id, in); err != nil {
+	_, err = c.svc.RecordContact(ctx.Request.Context(), actorOf(ctx), id, in)
+	if inv := (*escalation.InvalidError)(nil); errors.As(err, &inv) {
+		form := map[string]string{"team": in.Team, "method": in.Method, "outcome": in.Outcome, "note": in.Note,
+			"shared": ctx.PostForm("shared")}
+		c.showPatient(ctx, http.StatusBadRequest, []formError{contactError(inv.Msg)}, form)
+		return
+	}
+	if err != nil {
 		c.fail(ctx, err)
 		return
 	}

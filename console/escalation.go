@@ -84,11 +84,13 @@ func (c *Console) threadLines(thread []escalation.ThreadEntry) []threadLine {
 			case "advice":
 				l.What = "gave advice by text to " + nationalOr(t.Number)
 			}
+		case "identity":
+			l.Who, l.What = "Protect", identityWords(t.Sub, t.Tries)
 		case "call":
 			l.Out, l.Who = true, "Protect"
 			l.What = "called " + nationalOr(t.Number) + ": " + word(attemptWords, t.Sub)
 			if t.Outcome != "" {
-				l.Detail = word(nil, t.Outcome)
+				l.Detail = word(callResultWords, t.Outcome)
 			}
 			if t.Body != "" {
 				l.Detail = strings.TrimSpace(l.Detail + " " + t.Body)
@@ -126,8 +128,9 @@ func (c *Console) threadLines(thread []escalation.ThreadEntry) []threadLine {
 					// What a handler wrote, in full.
 					l.Quote = t.Body
 				case "opened", "need-added":
-					// The need's internal description: what the patient
-					// said is on the page in words.
+					// The need's detail in words; an answer's is on the
+					// page already, as the patient saw it.
+					l.Detail = escalation.NeedSentence(t.Body)
 				default:
 					l.Detail = t.Body
 				}

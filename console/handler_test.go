@@ -116,6 +116,7 @@ func TestEscalationPageShowsWhomToCallAndWhatTheySaid(t *testing.T) {
 		"Are you feeling unwell?</span> — <strong class=\"a\">Feels unwell",
 		"Chest pain, severe difficulty breathing or very ill", "pressed 1 on the phone keypad",
 		"I had a fall on Tuesday and my chest hurts", "hang up and call 999 now",
+		"Answered “Chest pain, severe difficulty breathing or very ill” to “",
 		`class="countdown`, "Claim within",
 	} {
 		if !strings.Contains(page, want) {
@@ -316,5 +317,184 @@ func TestInboxSearchOfAnyContent(t *testing.T) {
 		if code != http.StatusOK {
 			t.Errorf("live search %q: %d", q, code)
 		}
+	}
+}
+
+// addIdentityFailure gives Una a call whose identity check failed after two
+// tries, and the identity need it raised.
+func (s *site) addIdentityFailure(u urgentCase) int64 {
+	s.t.Helper()
+	ctx := context.Background()
+	pool := s.st.Pool()
+	var attempt int64
+	if err := pool.QueryRow(ctx, `INSERT INTO attempts (campaign_id, patient_id, step, channel, to_number, due_at, state, sent_at)
+		VALUES ($1, $2, 1, 'voice', $3, now(), 'completed', now() - interval '3 minutes') RETURNING id`,
+		u.campaign, u.patient, unaMobile).Scan(&attempt); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO calls (call_sid, attempt_id, campaign_id, patient_id, phase, result,
+			identity_tries, identity_result, identity_at)
+		VALUES ('CA1', $1, $2, $3, 'done', 'identity-failed', 2, 'failed', now() - interval '2 minutes')`,
+		attempt, u.campaign, u.patient); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO needs (campaign_id, patient_id, category, priority, detail)
+		VALUES ($1, $2, 'identity-unconfirmed', 'normal',
+			'could not confirm who answered the call (2 tries at the date of birth check): reach the patient another way; nothing was asked or said')`,
+		u.campaign, u.patient); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.svc.Intake(ctx); err != nil {
+		s.t.Fatal(err)
+	}
+	var id int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM escalations WHERE patient_id = $1 AND category = 'identity-unconfirmed'`, u.patient).Scan(&id); err != nil {
+		s.t.Fatal(err)
+	}
+	return id
+}
+
+// A failed identity check reads in words: its category, what the need
+// asks of the handler, and the check in the conversation, never a date.
+func TestIdentityNeedInWords(t *testing.T) {
+	s := newSite(t)
+	u := s.addUrgentCase()
+	id := s.addIdentityFailure(u)
+	admin := s.browser()
+	admin.login("admin", password)
+	code, page, _ := admin.get(fmt.Sprintf("/console/escalations/%d", id))
+	if code != http.StatusOK {
+		t.Fatalf("escalation page: %d\n%s", code, page)
+	}
+	page = html.UnescapeString(page)
+	for _, want := range []string{
+		"Could not confirm identity",
+		"Could not confirm who answered the call (2 tries at the date of birth check): reach the patient another way",
+		"Identity check: not confirmed after 2 tries",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("escalation page lacks %q", want)
+		}
+	}
+	// The page gives her date of birth (2 March 1940) to a handler, but
+	// nothing from the check, which stores none of what was typed.
+	for _, leak := range []string{"0203", "identity-unconfirmed", "not-patient"} {
+		if strings.Contains(page, leak) {
+			t.Errorf("escalation page shows %q", leak)
+		}
+	}
+	_, inbox, _ := admin.get("/console/inbox?category=identity-unconfirmed")
+	if !strings.Contains(inbox, `value="identity-unconfirmed"`) || !strings.Contains(inbox, fmt.Sprintf("/console/escalations/%d", id)) ||
+		strings.Contains(inbox, fmt.Sprintf("/console/escalations/%d\"", u.escalation)) {
+		t.Errorf("the inbox filtered on identity does not list just that escalation:\n%s", inbox)
+	}
+}
+
+// A refused contact comes back on the patient page with an error summary
+// linked to its box and everything typed kept.
+func TestRefusedContactKeepsWhatWasTyped(t *testing.T) {
+	s := newSite(t)
+	nina := s.browser()
+	nina.login("nina", password)
+	path := fmt.Sprintf("/console/patients/%d", s.adaID)
+	_, page, _ := nina.get(path)
+	code, page, _ := nina.post(path+"/contacts", url.Values{"csrf": {csrfOf(t, page)}, "team": {"norwich-council"}, "method": {"visit"},
+		"outcome": {"magic"}, "note": {"Left a card <b>at 3pm</b>"}, "shared": {"1"}})
+	if code != http.StatusBadRequest {
+		t.Fatalf("refused contact: %d", code)
+	}
+	for _, want := range []string{
+		`<title>Error: Ada Tester`, `id="error-summary" role="alert" tabindex="-1"`, `<script src="/console/static/errors.js" defer>`, `<a href="#contact-outcome">Outcome: expected one of`,
+		`<option value="visit" selected>`, `value="Left a card &lt;b&gt;at 3pm&lt;/b&gt;"`, `id="contact-shared" checked`,
+		`<option value="norwich-council" selected>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the refused contact's page lacks %q", want)
+		}
+	}
+}
+
+// What people read names things in words: the role in the header, the
+// audit log's actions and actors.
+func TestSlugsInWords(t *testing.T) {
+	s := newSite(t)
+	cara := s.browser()
+	cara.login("cara", password)
+	if code, page, _ := cara.get("/console/templates"); !strings.Contains(page, "(Comms lead)") {
+		t.Errorf("the header does not name the comms lead's role in words: %d\n%s", code, page)
+	}
+	admin := s.browser()
+	admin.login("admin", password)
+	_, page, _ := admin.get("/console/audit")
+	if !strings.Contains(page, "<td>Viewed the audit log</td>") && !strings.Contains(page, "Loaded the shipped templates") {
+		t.Errorf("the audit log's actions are not in words:\n%s", page)
+	}
+	for _, slug := range []string{"<td>audit.view</td>", "<td>user:admin</td>", "<td>inbox.view</td>"} {
+		if strings.Contains(page, slug) {
+			t.Errorf("the audit log shows %q", slug)
+		}
+	}
+}
+
+// Each inbox filter lists just its escalations: unclaimed, overdue, team,
+// category (each on its own).
+func TestInboxFilters(t *testing.T) {
+	s := newSite(t)
+	u := s.addUrgentCase()
+	ctx := context.Background()
+	escOf := func(patient int64) string {
+		var id int64
+		if err := s.st.Pool().QueryRow(ctx, `SELECT id FROM escalations WHERE patient_id = $1`, patient).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf(`href="/console/escalations/%d"`, id)
+	}
+	una, ada, bob := escOf(u.patient), escOf(s.adaID), escOf(s.bobID)
+	// cleo claims Una's; Ada's is past its deadline.
+	cleo := s.browser()
+	cleo.login("cleo", password)
+	_, page, _ := cleo.get(fmt.Sprintf("/console/escalations/%d", u.escalation))
+	if code, _, _ := cleo.post(fmt.Sprintf("/console/escalations/%d/claim", u.escalation), url.Values{"csrf": {csrfOf(t, page)}}); code != http.StatusSeeOther {
+		t.Fatalf("claim: %d", code)
+	}
+	if _, err := s.st.Pool().Exec(ctx, `UPDATE escalations SET due_at = now() - interval '1 hour' WHERE patient_id = $1`, s.adaID); err != nil {
+		t.Fatal(err)
+	}
+	var adaTeam string
+	if err := s.st.Pool().QueryRow(ctx, `SELECT team FROM escalations WHERE patient_id = $1`, s.adaID).Scan(&adaTeam); err != nil {
+		t.Fatal(err)
+	}
+	admin := s.browser()
+	admin.login("admin", password)
+	tests := []struct {
+		query        string
+		shows, hides []string
+	}{
+		{"", []string{una, ada, bob}, nil},
+		{"unclaimed=1", []string{ada, bob}, []string{una}},
+		{"overdue=1", []string{ada}, []string{una, bob}},
+		{"team=clinical", []string{una}, []string{ada, bob}},
+		{"team=" + adaTeam, []string{ada}, []string{una}},
+		{"category=food", []string{ada, bob}, []string{una}},
+		{"category=clinical-urgent", []string{una}, []string{ada, bob}},
+		{"category=made-up", []string{una, ada, bob}, nil}, // an unknown category does not filter
+	}
+	for _, tc := range tests {
+		t.Run(tc.query, func(t *testing.T) {
+			code, page, _ := admin.get("/console/inbox?" + tc.query)
+			if code != http.StatusOK {
+				t.Fatalf("inbox?%s: %d", tc.query, code)
+			}
+			for _, want := range tc.shows {
+				if !strings.Contains(page, want) {
+					t.Errorf("lacks %s", want)
+				}
+			}
+			for _, not := range tc.hides {
+				if strings.Contains(page, not) {
+					t.Errorf("shows %s", not)
+				}
+			}
+		})
 	}
 }

@@ -23,6 +23,8 @@ var categoryWords = map[string]string{
 	"call-back":       "Wants a call back",
 	"unclear-reply":   "Reply not understood",
 	"unreachable":     "Not reached after every attempt",
+	// identity-unconfirmed: a call's identity check failed.
+	"identity-unconfirmed": "Could not confirm identity",
 }
 
 var outcomeWords = map[string]string{
@@ -72,7 +74,59 @@ var attemptWords = map[string]string{
 	"failed": "failed", "answered": "answered", "unanswered": "not answered", "completed": "completed",
 }
 
-var languageWords = map[string]string{"en": "English", "cy": "Welsh"}
+// languageWords names every language the cohort importer accepts
+// (outreach/cohort, languages).
+var languageWords = map[string]string{
+	"en": "English", "cy": "Welsh", "pl": "Polish", "pa": "Punjabi", "ur": "Urdu", "bn": "Bengali", "gu": "Gujarati",
+	"ar": "Arabic", "ro": "Romanian", "pt": "Portuguese", "lt": "Lithuanian", "so": "Somali", "zh": "Chinese",
+	"es": "Spanish", "fr": "French", "gd": "Scottish Gaelic", "ta": "Tamil", "tr": "Turkish",
+}
+
+var roleWords = map[string]string{
+	"admin": "Admin", "handler": "Handler", "comms_lead": "Comms lead", "programme_lead": "Programme lead",
+}
+
+// callResultWords say how a call's dialog ended (calls.result).
+var callResultWords = map[string]string{
+	"finished": "Answered every question", "handover": "Handed to a person", "transferred": "Put through to the team",
+	"callback": "Asked for a call back", "voicemail": "Reached voicemail", "fax": "Reached a fax",
+	"no-input": "No key pressed", "identity-failed": "Identity not confirmed", "not-patient": "Someone else answered",
+}
+
+// actionWords say what an audit entry records.
+var actionWords = map[string]string{
+	"access.denied": "Was refused access", "audit.view": "Viewed the audit log",
+	"campaign.cancel": "Cancelled a campaign", "campaign.complete": "Completed a campaign", "campaign.create": "Created a campaign",
+	"campaign.forecast.view": "Viewed a campaign forecast", "campaign.pause": "Paused a campaign",
+	"campaign.pin_templates": "Pinned a campaign's templates", "campaign.refused": "Was refused a campaign action",
+	"campaign.report.download": "Downloaded a campaign report", "campaign.report.view": "Viewed a campaign report",
+	"campaign.resume": "Resumed a campaign", "campaign.start": "Started a campaign", "campaign.view": "Viewed a campaign",
+	"campaign.worklist.download": "Downloaded a worklist", "campaign.worklist.view": "Viewed a worklist",
+	"campaigns.view": "Viewed the campaigns", "cohort.import": "Imported a cohort", "contact.record": "Recorded a contact",
+	"csrf.refused":     "Sent a form that was refused (expired page)",
+	"escalation.claim": "Claimed an escalation", "escalation.duplicate": "Closed an escalation as a duplicate",
+	"escalation.handover": "Handed over an escalation", "escalation.handed-over": "Handed over an escalation",
+	"escalation.note": "Added a note", "escalation.opened": "Opened an escalation", "escalation.overdue": "Escalation overdue",
+	"escalation.raised": "Raised an escalation", "escalation.reescalate": "Moved an escalation up a tier",
+	"escalation.resolve": "Resolved an escalation", "escalation.sms": "Texted a patient",
+	"escalation.sms.failed": "Text to a patient failed", "escalation.unresolved": "Escalation not resolved in time",
+	"escalation.view": "Viewed an escalation", "inbox.view": "Viewed the inbox",
+	"login.failed": "Failed to log in", "login.throttled": "Log-in slowed after failures",
+	"password.change": "Changed their password", "password.change_failed": "Failed to change their password",
+	"password.throttled": "Password change slowed after failures", "patient.view": "Viewed a patient",
+	"routing.reload": "Reloaded the routing", "routing.reload_failed": "Failed to reload the routing",
+	"sender.hold": "Sending held", "sender.resume": "Sending resumed",
+	"template.approve": "Approved a template", "template.approver_grant": "Made someone a template approver",
+	"template.approver_revoke": "Removed a template approver", "template.create": "Created a template",
+	"template.reject": "Rejected a template", "template.revert": "Reverted a template", "template.save": "Saved a template draft",
+	"template.seed": "Loaded the shipped templates", "template.submit": "Submitted a template for approval",
+	"template.test": "Sent a template test", "template.test_phone_add": "Added a test phone",
+	"template.test_phone_remove": "Removed a test phone", "template.test_phone_verify": "Verified a test phone",
+	"template.test_phone_verify_failed": "Failed to verify a test phone", "template.test_refused": "Was refused a template test",
+	"token.create": "Created an API token", "token.revoke": "Revoked an API token",
+	"user.create": "Created a user", "user.disable": "Disabled a user", "user.enable": "Enabled a user",
+	"users.view": "Viewed the users", "call.identity": "Checked who answered a call",
+}
 
 var doneWords = map[string]string{
 	"claimed":             "You claimed this escalation.",
@@ -84,6 +138,28 @@ var doneWords = map[string]string{
 	"called":              "Your call is on the contact ledger.",
 	"sms-sent":            "Text sent to the patient.",
 	"contact-recorded":    "Contact recorded.",
+}
+
+var triesWords = []string{"", "1st", "2nd", "3rd"}
+
+// identityWords says how a call's identity check went, never what was
+// typed: "Identity check: passed on the 2nd try".
+func identityWords(result string, tries int) string {
+	switch result {
+	case "passed":
+		if tries > 0 && tries < len(triesWords) {
+			return "Identity check: passed on the " + triesWords[tries] + " try"
+		}
+		return "Identity check: passed"
+	case "failed":
+		if tries > 1 {
+			return fmt.Sprintf("Identity check: not confirmed after %d tries", tries)
+		}
+		return "Identity check: not confirmed"
+	case "not-patient":
+		return "Identity check: someone else answered"
+	}
+	return "Identity check: " + strings.ToLower(word(nil, result))
 }
 
 // word looks a slug up, and otherwise makes it readable: dashes and
@@ -293,6 +369,9 @@ func (c *Console) handlerFuncs() template.FuncMap {
 			return s
 		},
 		"attemptWords": func(s string) string { return word(attemptWords, s) },
+		"callResult":   func(s string) string { return word(callResultWords, s) },
+		"actionWords":  func(s string) string { return word(actionWords, s) },
+		"roleWords":    func(s string) string { return word(roleWords, s) },
 		"auditWords":   auditWords,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protectnow/protect/questionnaire"
 	"github.com/protectnow/protect/store"
 )
 
@@ -24,6 +25,10 @@ func TestWords(t *testing.T) {
 			"Escalations: 3, 4; Outcome: Helped; Shared: yes"},
 		{"a contact outcome", auditWords(map[string]any{"outcome": "no_answer", "method": "phone"}), "Method: Phoned; Outcome: No answer"},
 		{"no details", auditWords(nil), ""},
+		{"identity passed", identityWords("passed", 2), "Identity check: passed on the 2nd try"},
+		{"identity failed", identityWords("failed", 2), "Identity check: not confirmed after 2 tries"},
+		{"someone else answered", identityWords("not-patient", 0), "Identity check: someone else answered"},
+		{"identity unconfirmed", word(categoryWords, "identity-unconfirmed"), "Could not confirm identity"},
 	}
 	for _, tc := range tests {
 		if tc.got != tc.want {
@@ -74,5 +79,16 @@ func TestDeadline(t *testing.T) {
 	}
 	if c := deadlineOf(store.Escalation{State: store.EscalationResolved}, opened); c != nil {
 		t.Errorf("a resolved escalation has a deadline: %+v", c)
+	}
+}
+
+// Every category a need can have reads in words, and so is in the inbox's
+// category filter (which lists categoryWords).
+func TestEveryCategoryHasWords(t *testing.T) {
+	all := append([]questionnaire.Category{questionnaire.CategoryIdentityUnconfirmed, "unreachable"}, questionnaire.DefaultCategories...)
+	for _, c := range all {
+		if _, ok := categoryWords[string(c)]; !ok {
+			t.Errorf("category %q has no words", c)
+		}
 	}
 }

@@ -38,6 +38,8 @@ type EscalationPage struct {
 	// ReadOnly is set when the escalation moved on from the actor's team
 	// to another tier: they may watch it but not act on it.
 	ReadOnly bool `json:"read_only"`
+	// NeedText explains each need in words, by need id.
+	NeedText map[int64]string `json:"need_text"`
 }
 
 // Conversation is a patient's conversation as an actor may see it.
@@ -126,6 +128,7 @@ func (s *Service) Page(ctx context.Context, a Actor, id int64) (EscalationPage, 
 	if p.PatientPage, err = s.patientPage(ctx, a, e.PatientID, e.ID); err != nil {
 		return p, err
 	}
+	p.NeedText = needTexts(p.Needs, e.CampaignID, s.answerWords(ctx))
 	for _, o := range p.Escalations {
 		if o.ID == e.ID {
 			continue

@@ -56,7 +56,10 @@ type dialog struct {
 	whisperURL string
 	teamPhone  string // E.164, or "" when the campaign has none
 	callerID   string
-	now        func() time.Time
+	// lang is the language the call is said in (en when its voice is
+	// missing).
+	lang string
+	now  func() time.Time
 }
 
 // decide works out what a webhook does to the call.

@@ -40,11 +40,15 @@ func confirmed(c store.CallDialog, ch *store.CallChange) bool {
 	return !checks(c.IdentityCheck) || ch.IdentityResult == identityPassed
 }
 
+// maxWhoAnswers is how many silent or unusable answers the question "if
+// you are <first name>, press 1" gets: the second ends the call as a
+// failed check.
+const maxWhoAnswers = 2
+
 // identifyKey handles "if you are <first name>, press 1; if not, press 2".
+// NoInput counts the silent and unusable answers.
 func (g *dialog) identifyKey(c store.CallDialog, t turn, ch *store.CallChange, d *doc) error {
 	switch k := t.digits; k {
-	case "":
-		return g.silence(ch, d, questionnaire.KeyIdentityWho)
 	case questionnaire.DigitKeyRepeat:
 		ch.NoInput = 0
 		return g.ask(d, questionnaire.KeyIdentityWho)
@@ -55,10 +59,30 @@ func (g *dialog) identifyKey(c store.CallDialog, t turn, ch *store.CallChange, d
 		return g.askBirth(c, d)
 	case "2":
 		return g.notPatient(ch, d)
+	case "":
+		if ch.NoInput+1 >= maxWhoAnswers {
+			return g.failCheck(ch, d, "no answer twice to the question who answered")
+		}
+		return g.silence(ch, d, questionnaire.KeyIdentityWho)
 	default:
-		ch.NoInput = 0
+		ch.NoInput++
+		if ch.NoInput >= maxWhoAnswers {
+			return g.failCheck(ch, d, "no usable answer twice to the question who answered")
+		}
 		return g.ask(d, KeyInvalidOption, questionnaire.KeyIdentityWho)
 	}
+}
+
+// failCheck ends a call whose identity check failed, politely: a person
+// reaches the patient another way. why says how it failed, in words
+// that hold nothing typed.
+func (g *dialog) failCheck(ch *store.CallChange, d *doc, why string) error {
+	ch.Phase, ch.Result, ch.NoInput = phaseDone, "identity-failed", 0
+	ch.IdentityResult = identityFailed
+	ch.Outcome, ch.Reason = "need", "could not confirm identity on a call"
+	ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryIdentityUnconfirmed), Priority: "normal",
+		Detail: "could not confirm who answered the call (" + why + "): reach the patient another way; nothing was asked or said"})
+	return g.sayThenHangup(d, questionnaire.KeyIdentityFailed)
 }
 
 // askBirth asks for the date or year of birth: several keys ended by #.
@@ -104,16 +128,10 @@ func (g *dialog) verifyKey(c store.CallDialog, t turn, ch *store.CallChange, d *
 		return g.begin(c, ch, d)
 	}
 	if ch.IdentityTries >= maxIdentityTries {
-		ch.Phase, ch.Result = phaseDone, "identity-failed"
-		ch.IdentityResult = identityFailed
-		ch.Outcome, ch.Reason = "need", "could not confirm identity on a call"
-		ch.Needs = append(ch.Needs, store.NeedRow{Category: string(questionnaire.CategoryIdentityUnconfirmed), Priority: "normal",
-			Detail: fmt.Sprintf("could not confirm who answered the call (%d tries at the %s check): reach the patient another way; nothing was asked or said",
-				ch.IdentityTries, checkName(c.IdentityCheck))})
 		if ok {
 			d.private(g.readBack(c.IdentityCheck, typed))
 		}
-		return g.sayThenHangup(d, questionnaire.KeyIdentityFailed)
+		return g.failCheck(ch, d, fmt.Sprintf("%d tries at the %s check", ch.IdentityTries, checkName(c.IdentityCheck)))
 	}
 	if ok {
 		d.private(g.readBack(c.IdentityCheck, typed))
@@ -162,17 +180,25 @@ func birthAnswer(setting, digits string, now time.Time) (string, bool) {
 	return digits, true
 }
 
-// readBack says what was typed, in words: "You entered the 4th of March."
-// It repeats the caller's own keys, never the date on record.
+// readBack says what was typed, in words, in the call's language where
+// there is wording for it (English otherwise): "You entered the 4th of
+// March." It repeats the caller's own keys, never the date on record.
 func (g *dialog) readBack(setting, typed string) []outreach.Spoken {
-	if setting == outreach.IdentityYear {
-		y, _ := strconv.Atoi(typed)
-		return []outreach.Spoken{{Text: "You entered " + yearWords(y) + ".", Language: "en"}}
-	}
 	n, _ := strconv.Atoi(typed)
+	if setting == outreach.IdentityYear {
+		return []outreach.Spoken{{Text: "You entered " + yearWords(n) + ".", Language: "en"}}
+	}
 	day, month := n/100, time.Month(n%100)
+	if g.lang == "cy" {
+		return []outreach.Spoken{{Text: "Fe wnaethoch chi nodi'r " + strconv.Itoa(day) + " o " + welshMonths[month-1] + ".", Language: "cy"}}
+	}
 	return []outreach.Spoken{{Text: "You entered the " + ordinal(day) + " of " + month.String() + ".", Language: "en"}}
 }
+
+// welshMonths are the months after "o" (of), which softens them: "4 o
+// Fawrth". To be read by a Welsh speaker before a Welsh campaign.
+var welshMonths = []string{"Ionawr", "Chwefror", "Fawrth", "Ebrill", "Fai", "Fehefin", "Orffennaf", "Awst", "Fedi",
+	"Hydref", "Dachwedd", "Ragfyr"}
 
 func ordinal(n int) string {
 	suffix := "th"

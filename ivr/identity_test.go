@@ -126,8 +126,16 @@ func TestIdentityCheck(t *testing.T) {
 			[]string{"Gather"}, []string{who}, phaseIdentify, "", 0, "", nil},
 		{"who: 7 is not an option", outreach.IdentityDOB, phaseIdentify, keys("7"), "",
 			[]string{"Gather"}, []string{KeyInvalidOption, who}, phaseIdentify, "", 0, "", nil},
-		{"who: silence three times, goodbye, nothing said", outreach.IdentityDOB, phaseIdentify, keys("", "", ""), "",
-			[]string{"Say", "Hangup"}, []string{questionnaire.KeyGoodbye}, phaseDone, "no-input", 0, "", nil},
+		{"who: silence once, asked again", outreach.IdentityDOB, phaseIdentify, keys(""), "",
+			[]string{"Gather"}, []string{KeyNoInput, who}, phaseIdentify, "", 0, "", nil},
+		{"who: silence twice, a failed check", outreach.IdentityDOB, phaseIdentify, keys("", ""), "",
+			[]string{"Say", "Hangup"}, []string{failed}, phaseDone, "identity-failed", 0, identityFailed, []string{"identity-unconfirmed"}},
+		{"who: a wrong key twice, a failed check", outreach.IdentityDOB, phaseIdentify, keys("7", "*"), "",
+			[]string{"Say", "Hangup"}, []string{failed}, phaseDone, "identity-failed", 0, identityFailed, []string{"identity-unconfirmed"}},
+		{"who: a wrong key then silence, a failed check", outreach.IdentityDOB, phaseIdentify, keys("5", ""), "",
+			[]string{"Say", "Hangup"}, []string{failed}, phaseDone, "identity-failed", 0, identityFailed, []string{"identity-unconfirmed"}},
+		{"who: a wrong key, 9, then 1 goes on", outreach.IdentityDOB, phaseIdentify, keys("5", "9", "1"), "",
+			[]string{"Gather"}, []string{dob}, phaseVerify, "", 0, "", nil},
 		{"who: 0 dials the team", outreach.IdentityDOB, phaseIdentify, keys("0"), "01603 000000",
 			[]string{"Say", "Dial"}, []string{questionnaire.KeyOperator}, phaseOperator, "", 0, "", nil},
 		{"who: 0 with no team line: call back, no advice", outreach.IdentityDOB, phaseIdentify, keys("0"), "",
@@ -249,6 +257,19 @@ func TestBirthAnswer(t *testing.T) {
 			t.Errorf("read-back of %s: %q", in, got)
 		}
 	}
+	// A Welsh call hears the date in Welsh; the year, with no Welsh
+	// wording yet, in English.
+	cy := testDialog("")
+	cy.lang = "cy"
+	for in, want := range map[string]string{"0403": "Fe wnaethoch chi nodi'r 4 o Fawrth.", "2301": "Fe wnaethoch chi nodi'r 23 o Ionawr.",
+		"0112": "Fe wnaethoch chi nodi'r 1 o Ragfyr."} {
+		if got := cy.readBack(outreach.IdentityDOB, in)[0]; got.Text != want || got.Language != "cy" {
+			t.Errorf("Welsh read-back of %s: %+v", in, got)
+		}
+	}
+	if got := cy.readBack(outreach.IdentityYear, "1948")[0]; got.Language != "en" || got.Text != "You entered nineteen forty-eight." {
+		t.Errorf("Welsh call, year read-back: %+v", got)
+	}
 	for y, want := range map[int]string{1948: "nineteen forty-eight", 1905: "nineteen oh five", 1900: "nineteen hundred",
 		2005: "two thousand and five", 2000: "two thousand", 2012: "twenty twelve"} {
 		if got := yearWords(y); got != want {
@@ -294,12 +315,6 @@ func walkText(n node, inSay, inSayAs bool, visit func(text string, inSayAs bool,
 		walkText(c, inSay, inSayAs || c.XMLName.Local == "say-as", visit)
 	}
 }
-
-// clinicalWords are words about health that nothing before a passed
-// check may say (and 111 and 999, which say "this is about your health").
-var clinicalWords = regexp.MustCompile(`(?i)\b(unwell|ill|illness|sick|medicines?|medication|prescriptions?|chest|pain|breathe|breathing|` +
-	`symptoms?|clinical|condition|diagnos\w*|shielding|vulnerable|cancer|diabetes|screening|vaccin\w*|covid|health|doctor|nurse|worse|` +
-	`emergency|food|shopping)\b|1 ?1 ?1|9 ?9 ?9`)
 
 // digitRun is three or more digits, spaced or not: a number to say as one.
 var digitRun = regexp.MustCompile(`\d(?:[ -]?\d){2,}`)
@@ -359,7 +374,7 @@ func TestNothingDisclosedBeforeTheCheck(t *testing.T) {
 						if strings.Contains(whoSentence.ReplaceAllString(text, ""), patientName) {
 							t.Errorf("step %d: the name said before the check passed: %q", i, text)
 						}
-						if m := clinicalWords.FindString(text); m != "" {
+						if m, _ := questionnaire.ClinicalWord(text); m != "" {
 							t.Errorf("step %d: %q said before the check passed: %q", i, m, text)
 						}
 						if m := dobLeaks.FindString(text); m != "" && !strings.HasPrefix(text, "You entered") {

@@ -332,6 +332,7 @@ func (v *IVR) dialogFor(ctx context.Context, d store.CallDialog) (*dialog, error
 		whisperURL: v.url("whisper", d.AttemptID, -1) + "&call=" + url.QueryEscape(d.CallSID),
 		teamPhone:  e164(team),
 		callerID:   from,
+		lang:       lang,
 		now:        v.o.Now,
 	}, nil
 }

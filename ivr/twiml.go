@@ -148,6 +148,10 @@ func (e ssml) GetInnerElements() []twiml.Element               { return e.childr
 // enough for a listener to take the question in.
 const questionPause = "1s"
 
+// optionPause is the shorter silence before each option ("Press 2 if...",
+// "If you are not...") and between the options, so each is heard apart.
+const optionPause = "500ms"
+
 // doc builds one TwiML document.
 type doc struct {
 	sp  Speech
@@ -177,10 +181,11 @@ func (d *doc) sayEls(text []outreach.Spoken) []twiml.Element {
 			// verb between a question and its options.
 			for i, group := range parts {
 				if i > 0 {
+					// A Pause verb lasts whole seconds.
 					els = append(els, &twiml.VoicePause{Length: "1"})
 				}
 				var b strings.Builder
-				for _, p := range group {
+				for _, p := range group.parts {
 					if p.phone {
 						b.WriteString(spacedDigits(p.text))
 					} else {
@@ -193,7 +198,7 @@ func (d *doc) sayEls(text []outreach.Spoken) []twiml.Element {
 		}
 		say := &twiml.VoiceSay{Message: t.Text, Voice: v.Name, Language: v.Language}
 		slowed := d.sp.Rate != "medium" && d.sp.Rate != "100%"
-		plain := len(parts) == 1 && len(parts[0]) == 1 && !parts[0][0].phone
+		plain := len(parts) == 1 && len(parts[0].parts) == 1 && !parts[0].parts[0].phone
 		switch {
 		case plain && slowed:
 			say.Message, say.InnerElements = "", []twiml.Element{ssml{name: "prosody", attrs: map[string]string{"rate": d.sp.Rate}, text: t.Text}}
@@ -205,9 +210,9 @@ func (d *doc) sayEls(text []outreach.Spoken) []twiml.Element {
 			say.Message = ""
 			for i, group := range parts {
 				if i > 0 {
-					say.InnerElements = append(say.InnerElements, ssml{name: "break", attrs: map[string]string{"time": questionPause}})
+					say.InnerElements = append(say.InnerElements, ssml{name: "break", attrs: map[string]string{"time": group.pause}})
 				}
-				for _, p := range group {
+				for _, p := range group.parts {
 					el := ssml{name: "prosody", attrs: map[string]string{"rate": rate}, text: p.text}
 					if p.phone {
 						el.text, el.children = "", []twiml.Element{ssml{name: "say-as",
@@ -233,40 +238,77 @@ type speechPart struct {
 // Fewer than three digits ("press 1") are words.
 var number = regexp.MustCompile(`\+?\d(?:[ -]?\d){2,}`)
 
-// splitSpeech cuts a script into groups, a new one after each question
-// mark (the options follow a question), and each group into words and
-// numbers, the numbers written in UK grouping.
-func splitSpeech(text string) [][]speechPart {
-	var groups [][]speechPart
-	for _, g := range splitAfterQuestions(text) {
+// speechGroup is a run of a script said together, and the silence before
+// it.
+type speechGroup struct {
+	pause string
+	parts []speechPart
+}
+
+// splitSpeech cuts a script into groups: a new one after each question
+// mark (the options follow a question) and before each sentence that
+// offers a key (the options, "If you are not..."), and each group into
+// words and numbers, the numbers written in UK grouping.
+func splitSpeech(text string) []speechGroup {
+	var groups []speechGroup
+	for _, g := range splitPauses(text) {
 		var parts []speechPart
 		last := 0
-		for _, m := range number.FindAllStringIndex(g, -1) {
+		for _, m := range number.FindAllStringIndex(g.text, -1) {
 			if m[0] > last {
-				parts = append(parts, speechPart{text: g[last:m[0]]})
+				parts = append(parts, speechPart{text: g.text[last:m[0]]})
 			}
-			parts = append(parts, speechPart{text: ukGrouping(g[m[0]:m[1]]), phone: true})
+			parts = append(parts, speechPart{text: ukGrouping(g.text[m[0]:m[1]]), phone: true})
 			last = m[1]
 		}
-		if last < len(g) {
-			parts = append(parts, speechPart{text: g[last:]})
+		if last < len(g.text) {
+			parts = append(parts, speechPart{text: g.text[last:]})
 		}
-		groups = append(groups, parts)
+		groups = append(groups, speechGroup{pause: g.pause, parts: parts})
 	}
 	return groups
 }
 
-// splitAfterQuestions cuts text after each "? " that has more to say.
-func splitAfterQuestions(text string) []string {
-	var out []string
-	for {
-		i := strings.Index(text, "? ")
-		if i < 0 || strings.TrimSpace(text[i+1:]) == "" {
-			return append(out, text)
+// sentenceEnd is the end of a sentence with more to say after it.
+var sentenceEnd = regexp.MustCompile(`[.?!]\s+`)
+
+// keyWord is a single digit on its own: a key to press ("press 2",
+// "pwyswch 2"), not part of a number.
+var keyWord = regexp.MustCompile(`\b\d\b`)
+
+// offersKey reports whether a sentence tells the listener a key to press:
+// it holds a digit on its own once numbers ("1 1 1", "0 4 0 3") are
+// taken out.
+func offersKey(sentence string) bool {
+	return keyWord.MatchString(number.ReplaceAllString(sentence, "#"))
+}
+
+type pauseRun struct{ text, pause string }
+
+// splitPauses cuts text after each question mark with more to say (a
+// question's pause), and before each sentence that offers a key (an
+// option's pause).
+func splitPauses(text string) []pauseRun {
+	var out []pauseRun
+	start, pause := 0, ""
+	for _, m := range sentenceEnd.FindAllStringIndex(text, -1) {
+		next := text[m[1]:]
+		if end := sentenceEnd.FindStringIndex(next); end != nil {
+			next = next[:end[0]+1]
 		}
-		out = append(out, text[:i+1])
-		text = strings.TrimSpace(text[i+1:])
+		p := ""
+		switch {
+		case text[m[0]] == '?':
+			p = questionPause
+		case offersKey(next):
+			p = optionPause
+		default:
+			continue
+		}
+		out = append(out, pauseRun{text: text[start : m[0]+1], pause: pause})
+		start, pause = m[1], p
 	}
+	return append(out, pauseRun{text: text[start:], pause: pause})
 }
 
 // ukGrouping writes a number as a UK phone number is read: 01603 000 111,

@@ -1,6 +1,8 @@
 package ivr
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/protectnow/protect/outreach"
@@ -62,5 +64,44 @@ func TestSpeech(t *testing.T) {
 	}
 	if !(Speech{}.withDefaults().speaks("cy")) || (Speech{}.withDefaults().speaks("so")) {
 		t.Error("built-in voices: Welsh spoken, Somali not")
+	}
+}
+
+// A question is followed by a pause before its options, and each option
+// (a sentence offering a key) by a shorter one; numbers never count as
+// keys.
+func TestPauses(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []pauseRun
+	}{
+		{"question and options", "Are you OK? Press 1 if you are. Press 2 if not. To hear this again, press 9.",
+			[]pauseRun{{"Are you OK?", ""}, {"Press 1 if you are.", questionPause}, {"Press 2 if not.", optionPause},
+				{"To hear this again, press 9.", optionPause}}},
+		{"the who prompt", "If you are Ann, press 1. If you are not Ann, press 2.",
+			[]pauseRun{{"If you are Ann, press 1.", ""}, {"If you are not Ann, press 2.", optionPause}}},
+		{"Welsh options", "Ydych chi'n iawn? Pwyswch 1 os ydych. Pwyswch 2 os nad ydych.",
+			[]pauseRun{{"Ydych chi'n iawn?", ""}, {"Pwyswch 1 os ydych.", questionPause}, {"Pwyswch 2 os nad ydych.", optionPause}}},
+		{"numbers are not keys", "Thank you. If you feel worse, call 1 1 1, or 9 9 9 in an emergency. Call 01603 000111.",
+			[]pauseRun{{"Thank you. If you feel worse, call 1 1 1, or 9 9 9 in an emergency. Call 01603 000111.", ""}}},
+		{"a 4th of March is no key", "Enter the day. For example, for the 4th of March, press 0 4 0 3.",
+			[]pauseRun{{"Enter the day. For example, for the 4th of March, press 0 4 0 3.", ""}}},
+		{"plain", "Thank you for your time. Goodbye.", []pauseRun{{"Thank you for your time. Goodbye.", ""}}},
+		{"a closing question mark", "Are you OK?", []pauseRun{{"Are you OK?", ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := splitPauses(tt.text); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	d := &doc{sp: Speech{}.withDefaults()}
+	out, err := d.say([]outreach.Spoken{{Text: "If you are Ann, press 1. If you are not Ann, press 2.", Language: "en"}}).String()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `press 1.</prosody><break time="500ms"></break><prosody`) && !strings.Contains(out, `press 1.</prosody><break time="500ms"/><prosody`) {
+		t.Errorf("no pause between the options of the who prompt:\n%s", out)
 	}
 }

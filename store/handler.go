@@ -87,8 +87,8 @@ func (s *Store) CampaignQuestionnaire(ctx context.Context, campaignID int64) ([]
 type ThreadItem struct {
 	At time.Time `json:"at"`
 	// Kind is sms-in, sms-out, call, attempt (a text that failed), answer,
-	// event (an escalation's history, notes included) or contact (the
-	// contact ledger).
+	// identity (a call's identity check), event (an escalation's history,
+	// notes included) or contact (the contact ledger).
 	Kind string `json:"kind"`
 	// Sub is the message kind (question, advice, reply, handler...), the
 	// call or attempt state, the event kind or the contact method.
@@ -115,6 +115,10 @@ type ThreadItem struct {
 	// Shared is set on a note (escalation or contact) its author shared
 	// with every team that sees the patient.
 	Shared bool `json:"shared,omitempty"`
+	// Tries is how many answers an identity check (kind identity, Sub its
+	// result: passed, failed, not-patient) took. What was typed is never
+	// stored.
+	Tries int `json:"tries,omitempty"`
 }
 
 // PatientThread lists the latest limit things of a patient's conversation,
@@ -125,29 +129,33 @@ func (s *Store) PatientThread(ctx context.Context, patientID int64, limit int) (
 		limit = 500
 	}
 	rows, err := s.pool.Query(ctx, `SELECT at, kind, sub, body, number, team, actor, question, option, channel, outcome,
-			escalation_id, campaign_id, category, shared FROM (
+			escalation_id, campaign_id, category, shared, tries FROM (
 			SELECT created_at AS at, 'sms-' || direction AS kind, kind AS sub, body,
 				CASE direction WHEN 'in' THEN from_number ELSE to_number END AS number, '' AS team, coalesce(sent_by, '') AS actor,
 				'' AS question, '' AS option, 'sms' AS channel, '' AS outcome, NULL::bigint AS escalation_id, campaign_id,
-				'' AS category, false AS shared, id AS ord
+				'' AS category, false AS shared, 0 AS tries, id AS ord
 			FROM messages WHERE patient_id = $1
 		UNION ALL
 			SELECT coalesce(a.sent_at, a.status_at, a.created_at), CASE a.channel WHEN 'voice' THEN 'call' ELSE 'attempt' END,
 				a.state, a.error_message, a.to_number, '', '', '', '', a.channel,
 				coalesce((SELECT c.result FROM calls c WHERE c.attempt_id = a.id ORDER BY c.created_at DESC LIMIT 1), ''),
-				NULL, a.campaign_id, '', false, a.id
+				NULL, a.campaign_id, '', false, 0, a.id
 			FROM attempts a WHERE a.patient_id = $1 AND (a.channel = 'voice' OR a.state IN ('failed', 'undelivered'))
 				AND a.state NOT IN ('planned', 'queued', 'cancelled')
 		UNION ALL
-			SELECT answered_at, 'answer', '', raw, '', '', '', question, option_key, channel, '', NULL, campaign_id, '', false, id
+			SELECT answered_at, 'answer', '', raw, '', '', '', question, option_key, channel, '', NULL, campaign_id, '', false, 0, id
 			FROM answers WHERE patient_id = $1
 		UNION ALL
 			SELECT ev.at, 'event', ev.kind, ev.detail, '', e.team, ev.actor, '', '', '', '', e.id, e.campaign_id, e.category,
-				ev.shared, ev.id
+				ev.shared, 0, ev.id
 			FROM escalation_events ev JOIN escalations e ON e.id = ev.escalation_id WHERE e.patient_id = $1
 		UNION ALL
-			SELECT occurred_at, 'contact', method, note, '', team, actor, '', '', '', outcome, escalation_id, NULL, '', shared, id
+			SELECT occurred_at, 'contact', method, note, '', team, actor, '', '', '', outcome, escalation_id, NULL, '', shared, 0, id
 			FROM contacts WHERE patient_id = $1
+		UNION ALL
+			SELECT identity_at, 'identity', identity_result, '', '', '', '', '', '', 'voice', '', NULL, campaign_id, '', false,
+				identity_tries, 0
+			FROM calls WHERE patient_id = $1 AND identity_at IS NOT NULL
 		) t ORDER BY at DESC, ord DESC LIMIT $2`, patientID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("patient %d thread: %w", patientID, err)
@@ -155,7 +163,7 @@ func (s *Store) PatientThread(ctx context.Context, patientID int64, limit int) (
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ThreadItem, error) {
 		var i ThreadItem
 		err := r.Scan(&i.At, &i.Kind, &i.Sub, &i.Body, &i.Number, &i.Team, &i.Actor, &i.Question, &i.Option, &i.Channel,
-			&i.Outcome, &i.EscalationID, &i.CampaignID, &i.Category, &i.Shared)
+			&i.Outcome, &i.EscalationID, &i.CampaignID, &i.Category, &i.Shared, &i.Tries)
 		return i, err
 	})
 	if err != nil {

@@ -155,6 +155,9 @@ func Check(key string, channel templates.Channel, language, body string, lim Lim
 		// Lint reports syntax errors; this is a backstop.
 		r.Problems = append(r.Problems, Problem{Message: err.Error(), Offset: -1})
 	}
+	if parsed != nil {
+		r.Problems = append(r.Problems, disclosureProblems(key, channel, purpose, reg, parsed)...)
+	}
 	r.OK = len(r.Problems) == 0
 	if !r.OK {
 		return r
