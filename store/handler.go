@@ -267,52 +267,67 @@ func (s *Store) HandlerInbox(ctx context.Context, f InboxFilter) ([]InboxRow, In
 	if f.Closed {
 		states, order = `('resolved', 'duplicate')`, `e.closed_at DESC, e.id DESC`
 	}
-	var nhs, phone, name *string
-	switch {
-	case f.NHSNumber != "":
-		nhs = &f.NHSNumber
-	case f.Phone != "":
-		phone = &f.Phone
-	case f.Name != "":
-		n := "%" + escapeLike(f.Name) + "%"
-		name = &n
+	// Only the filters in use go into the query, so that PostgreSQL plans
+	// the common inbox (no search) without joining every open escalation
+	// to its patient: the page is chosen from escalations alone.
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	conds := []string{"e.state IN " + states}
+	moved, join := "false", ""
+	if f.Teams != nil {
+		teams := arg(f.Teams)
+		moved = "NOT e.team = ANY(" + teams + ")"
+		// An escalation that moved on stays in the inbox of a team that had
+		// it while it is open; a closed one is listed only by the team it
+		// ended with. Every move (hand-over, re-escalation) raises the
+		// tier, so only escalations above tier 0 need their history read.
+		had := ""
+		if !f.Closed {
+			had = " OR (e.tier > 0 AND EXISTS (SELECT 1 FROM escalation_events ev WHERE ev.escalation_id = e.id AND ev.team = ANY(" + teams + ")))"
+		}
+		conds = append(conds, "(e.team = ANY("+teams+")"+had+")")
 	}
-	var claimedBy, category *string
 	if f.ClaimedBy != "" {
-		claimedBy = &f.ClaimedBy
+		conds = append(conds, "e.claimed_by = "+arg(f.ClaimedBy))
+	}
+	if f.Unclaimed {
+		conds = append(conds, "e.state = 'open'")
+	}
+	if f.Overdue {
+		conds = append(conds, fmt.Sprintf(overdueSQL, arg(f.Now)))
+	}
+	if f.Urgent {
+		conds = append(conds, "e.priority = 'urgent'")
 	}
 	if f.Category != "" {
-		category = &f.Category
+		conds = append(conds, "e.category = "+arg(f.Category))
 	}
-	// An escalation that moved on stays in the inbox of a team that had it
-	// while it is open; a closed one is listed only by the team it ended with.
-	had := `false`
-	if !f.Closed {
-		had = `EXISTS (SELECT 1 FROM escalation_events ev WHERE ev.escalation_id = e.id AND ev.team = ANY($1))`
+	switch {
+	case f.NHSNumber != "":
+		conds = append(conds, "p.nhs_number = "+arg(f.NHSNumber))
+	case f.Phone != "":
+		ph := arg(f.Phone)
+		conds = append(conds, "(p.mobile = "+ph+" OR p.landline = "+ph+")")
+	case f.Name != "":
+		conds = append(conds, "(p.given_name || ' ' || p.family_name) ILIKE "+arg("%"+escapeLike(f.Name)+"%"))
 	}
+	if f.NHSNumber != "" || f.Phone != "" || f.Name != "" {
+		join = " JOIN patients p ON p.id = e.patient_id"
+	}
+	limit, offset := arg(f.Limit), arg(f.Offset)
 	// The page is chosen first, by id, and only its rows are joined to
-	// their latest reply: the inbox costs the same with 10,000 open.
+	// their patient and latest reply: the inbox costs the same with 10,000
+	// open.
 	rows, err := s.pool.Query(ctx, `WITH page AS MATERIALIZED (
-			SELECT e.id, ($1::text[] IS NOT NULL AND NOT e.team = ANY($1)) AS moved
-			`+escalationFrom+`
-			WHERE e.state IN `+states+`
-			  AND ($1::text[] IS NULL OR e.team = ANY($1) OR `+had+`)
-			  AND ($2::text IS NULL OR e.claimed_by = $2)
-			  AND (NOT $3 OR e.state = 'open')
-			  AND (NOT $4 OR `+fmt.Sprintf(overdueSQL, "$5")+`)
-			  AND (NOT $6 OR e.priority = 'urgent')
-			  AND ($7::text IS NULL OR e.category = $7)
-			  AND ($8::text IS NULL OR p.nhs_number = $8)
-			  AND ($9::text IS NULL OR p.mobile = $9 OR p.landline = $9)
-			  AND ($10::text IS NULL OR (p.given_name || ' ' || p.family_name) ILIKE $10)
-			ORDER BY `+order+` LIMIT $11 OFFSET $12)
+			SELECT e.id, `+moved+` AS moved FROM escalations e`+join+`
+			WHERE `+strings.Join(conds, " AND ")+`
+			ORDER BY `+order+` LIMIT `+limit+` OFFSET `+offset+`)
 		SELECT `+escalationColumns+`, coalesce(p.mobile, ''), coalesce(p.landline, ''), p.date_of_birth,
 			coalesce(m.body, ''), m.created_at, page.moved
 		FROM page JOIN escalations e ON e.id = page.id JOIN patients p ON p.id = e.patient_id
 		LEFT JOIN LATERAL (SELECT body, created_at FROM messages
 			WHERE patient_id = e.patient_id AND direction = 'in' ORDER BY created_at DESC LIMIT 1) m ON true
-		ORDER BY `+order+``,
-		f.Teams, claimedBy, f.Unclaimed, f.Overdue, f.Now, f.Urgent, category, nhs, phone, name, f.Limit, f.Offset)
+		ORDER BY `+order+``, args...)
 	if err != nil {
 		return nil, totals, fmt.Errorf("inbox: %w", err)
 	}
