@@ -79,8 +79,12 @@ func (s *Service) checkRoutingFile(ctx context.Context, path string) (*Routing, 
 // path (the built-in routing) is only reloaded on signal. A file that fails
 // its checks is reported once per change, not at every look.
 func (s *Service) WatchRouting(ctx context.Context, path string, every time.Duration, reload <-chan os.Signal) {
-	var lastMod time.Time
-	lastSize := int64(-1)
+	// seen is the file as the last look found it, loaded as it was when
+	// last reloaded (or found unchanged). A file is reloaded only once two
+	// looks in a row find it the same, so a file caught half-written (a
+	// write truncates first) is not read.
+	var seenMod, loadedMod time.Time
+	seenSize, loadedSize := int64(-1), int64(-1)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -96,16 +100,20 @@ func (s *Service) WatchRouting(ctx context.Context, path string, every time.Dura
 			}
 			st, err := os.Stat(path)
 			if err != nil {
-				if lastSize != -2 { // once, not at every look
+				if seenSize != -2 { // once, not at every look
 					s.logger.Error("routing file unreadable: keeping the routing in use", "file", path, "error", err)
 				}
-				lastSize = -2
+				seenSize = -2
 				continue
 			}
-			if st.ModTime().Equal(lastMod) && st.Size() == lastSize {
+			if !st.ModTime().Equal(seenMod) || st.Size() != seenSize {
+				seenMod, seenSize = st.ModTime(), st.Size()
+				continue // changed since the last look: wait until it settles
+			}
+			if st.ModTime().Equal(loadedMod) && st.Size() == loadedSize {
 				continue
 			}
-			lastMod, lastSize = st.ModTime(), st.Size()
+			loadedMod, loadedSize = st.ModTime(), st.Size()
 			// Touched but the same, or the file in use: nothing to do.
 			if b, err := os.ReadFile(path); err == nil && sha256.Sum256(b) == s.Routing().source {
 				continue
