@@ -1,7 +1,6 @@
 package outreach_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,27 +13,10 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/protectnow/protect/internal/logbuf"
 	"github.com/protectnow/protect/internal/testdb"
 	"github.com/protectnow/protect/outreach"
 )
-
-// syncBuffer is a log destination safe for the queue's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The queue's error handler says whether asynq will retry a failed task:
 // a plain error with retries left will be, one wrapping asynq.SkipRetry or
@@ -56,7 +38,7 @@ func TestTaskErrorHandlerSaysWhetherItRetries(t *testing.T) {
 		{"revoked", 3, fmt.Errorf("gone: %w", asynq.RevokeTask), "revoked, will not retry", "ERROR"},
 		{"last", 0, errors.New("still failing"), "no retries left", "ERROR"},
 	}
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	byID := map[string]error{}
 	for _, c := range cases {

@@ -1,7 +1,6 @@
 package webhooks_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,40 +9,19 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/protectnow/protect/internal/gatewaytest"
+	"github.com/protectnow/protect/internal/logbuf"
 	"github.com/protectnow/protect/internal/spool"
 	"github.com/protectnow/protect/ivr"
 	"github.com/protectnow/protect/twilioapi"
 )
 
-// syncBuffer is a log sink the handler writes to while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// take returns what was logged since the last call.
-func (s *syncBuffer) take() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	s.b.Reset()
-	return out
-}
-
 // captureLogs sends the handler's log to a buffer the test reads.
-func (w *world) captureLogs() *syncBuffer {
-	buf := &syncBuffer{}
+func (w *world) captureLogs() *logbuf.Buffer {
+	buf := &logbuf.Buffer{}
 	w.handler.Logger = slog.New(slog.NewTextHandler(buf, nil))
 	return buf
 }
@@ -151,14 +129,14 @@ func runCallbacks(t *testing.T, w *world, path, sidField, statusField string, at
 			if tc.forged {
 				sig = twilioapi.Sign("0123456789abcdef0123456789abcdef", w.app.URL+path+"?attempt="+a, form)
 			}
-			logs.take()
+			logs.Take()
 			if got := w.postSig(path+"?attempt="+a, form, sig); got != tc.want {
 				t.Errorf("answered %d, want %d", got, tc.want)
 			}
 			if got := w.attemptState(attempt); got != tc.state {
 				t.Errorf("attempt state %s, want %s", got, tc.state)
 			}
-			logged := logs.take()
+			logged := logs.Take()
 			refused := strings.Contains(logged, "webhook refused")
 			switch {
 			case tc.log == "" && refused:
@@ -294,7 +272,7 @@ func TestCallStatusSpooledWhilePostgresDown(t *testing.T) {
 // call ends, and so does a team member being put through.
 func TestVoiceDialogRefusalsAndOutage(t *testing.T) {
 	w := newWorld(t, 1, spool.Options{})
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	w.extra = ivr.New(ivr.Options{Engine: w.engine, Store: w.db, PublicURL: "http://gateway.invalid",
 		Logger: slog.New(slog.NewTextHandler(logs, nil))}).Register
 	w.serve(spool.Options{})
@@ -310,11 +288,11 @@ func TestVoiceDialogRefusalsAndOutage(t *testing.T) {
 		{"/webhooks/twilio/voice/whisper?attempt=1&call=nonsense", http.StatusBadRequest, "fields"},
 	}
 	for _, r := range refusals {
-		logs.take()
+		logs.Take()
 		if status, _ := w.post(r.path, form); status != r.want {
 			t.Errorf("%s: %d, want %d", r.path, status, r.want)
 		}
-		if got := logs.take(); !strings.Contains(got, "webhook refused") || !strings.Contains(got, "reason="+r.reason+" ") {
+		if got := logs.Take(); !strings.Contains(got, "webhook refused") || !strings.Contains(got, "reason="+r.reason+" ") {
 			t.Errorf("%s: refusal not logged with reason %s: %q", r.path, r.reason, got)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/protectnow/protect/app"
 	"github.com/protectnow/protect/config"
+	"github.com/protectnow/protect/internal/logbuf"
 	"github.com/protectnow/protect/internal/testdb"
 	"github.com/protectnow/protect/store"
 )
@@ -28,32 +29,14 @@ import (
 // test binary runs instead of its tests (TestMain).
 const childArgs = "PROTECT_TEST_CHILD_ARGS"
 
-// syncBuffer is a process's stderr, read while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startChild runs `protect ARGS` as a real process (this test binary
 // again) with env added to the test's environment. The process is killed
 // if it is still running when the test ends.
-func startChild(t *testing.T, args string, env ...string) (*exec.Cmd, *syncBuffer) {
+func startChild(t *testing.T, args string, env ...string) (*exec.Cmd, *logbuf.Buffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childArgs+"="+args), env...)
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -106,7 +89,7 @@ func probe(url string) (int, string) {
 
 // eventually waits up to d for cond, and fails the test with what
 // (and the child's log) otherwise.
-func eventually(t *testing.T, d time.Duration, what string, logs *syncBuffer, cond func() bool) {
+func eventually(t *testing.T, d time.Duration, what string, logs *logbuf.Buffer, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		if cond() {
