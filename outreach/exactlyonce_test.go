@@ -147,28 +147,7 @@ func TestWrongCredentialHoldsTheSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.eventually("sender held", func() bool { return h.count(`SELECT count(*) FROM sender_holds WHERE sender = $1`, sender) == 1 })
-	// Held: workers and the sweeper run, nothing is sent, failed or moved on.
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		h.engine.Dispatch(ctx)
-		h.engine.Reconcile(ctx)
-		h.engine.Sweep(ctx)
-		time.Sleep(50 * time.Millisecond)
-	}
-	if got := h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1 AND state NOT IN ('planned', 'queued')`, c.ID); got != 0 {
-		t.Fatalf("%d attempts left the plan while the sender was held", got)
-	}
-	if got := h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1`, c.ID); got != len(ps) {
-		t.Fatalf("patients moved on: %d attempts", got)
-	}
-	// A probe while Twilio still refuses keeps the hold.
-	h.exec(`UPDATE sender_holds SET probe_at = now()`)
-	if err := h.engine.ProbeHolds(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := h.count(`SELECT count(*) FROM sender_holds`); got != 1 {
-		t.Fatal("hold released while Twilio still refuses")
-	}
+	h.heldFor(t, time.Second, c.ID, len(ps), "'planned', 'queued'")
 	// The credential is fixed: the next probe resumes sending.
 	h.sb.FailAll(0)
 	h.exec(`UPDATE sender_holds SET probe_at = now()`)

@@ -249,6 +249,33 @@ func (h *harness) status(id int64) store.CampaignCounts {
 	return s
 }
 
+// heldFor runs the engine's loops for d while a sender is held and checks
+// that nothing was sent, failed or moved on: every attempt of the campaign
+// is still in one of the states (an SQL list), one for each of its
+// patients, and a probe while the fault lasts keeps the hold.
+func (h *harness) heldFor(t *testing.T, d time.Duration, campaignID int64, patients int, states string) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		h.engine.Dispatch(ctx)
+		h.engine.Reconcile(ctx)
+		h.engine.Sweep(ctx)
+	}
+	if got := h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1 AND state NOT IN (`+states+`)`, campaignID); got != 0 {
+		t.Fatalf("%d attempts left the plan while the sender was held", got)
+	}
+	if got := h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1`, campaignID); got != patients {
+		t.Fatalf("patients moved on: %d attempts", got)
+	}
+	h.exec(`UPDATE sender_holds SET probe_at = now()`)
+	if err := h.engine.ProbeHolds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.count(`SELECT count(*) FROM sender_holds`); got != 1 {
+		t.Fatal("hold released while the fault lasts")
+	}
+}
+
 func (h *harness) count(q string, args ...any) int {
 	h.t.Helper()
 	var n int

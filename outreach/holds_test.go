@@ -196,28 +196,7 @@ func TestGatewayFaultsHoldTheSender(t *testing.T) {
 			if code != tc.code || !strings.Contains(reason, tc.reasonHas) {
 				t.Errorf("hold: code %d reason %q, want %d and %q", code, reason, tc.code, tc.reasonHas)
 			}
-			// Held: the loops run, nothing is sent, failed or moved on.
-			deadline := time.Now().Add(1500 * time.Millisecond)
-			for time.Now().Before(deadline) {
-				h.engine.Dispatch(ctx)
-				h.engine.Reconcile(ctx)
-				h.engine.Sweep(ctx)
-				time.Sleep(50 * time.Millisecond)
-			}
-			if got := h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1 AND state NOT IN ('planned', 'queued', 'retry')`, c.ID); got != 0 {
-				t.Fatalf("%d attempts failed or settled while the sender was held", got)
-			}
-			if got := h.count(`SELECT count(*) FROM attempts WHERE campaign_id = $1`, c.ID); got != len(ps) {
-				t.Fatalf("patients moved on: %d attempts", got)
-			}
-			// A probe while the fault lasts keeps the hold.
-			h.exec(`UPDATE sender_holds SET probe_at = now()`)
-			if err := h.engine.ProbeHolds(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if got := h.count(`SELECT count(*) FROM sender_holds`); got != 1 {
-				t.Fatal("hold released while the fault lasts")
-			}
+			h.heldFor(t, 1500*time.Millisecond, c.ID, len(ps), "'planned', 'queued', 'retry'")
 			// The fault is fixed: the next probe resumes sending.
 			tc.fix(t, h)
 			h.exec(`UPDATE sender_holds SET probe_at = now()`)
