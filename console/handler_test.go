@@ -66,7 +66,7 @@ func (s *site) addUrgentCase() urgentCase {
 	must(pool.QueryRow(ctx, `INSERT INTO answers (campaign_id, patient_id, channel, question, option_key, raw, answered_at)
 		VALUES ($1, $2, 'voice', 'symptoms', 'emergency', '1', now() - interval '5 minutes') RETURNING id`, u.campaign, u.patient).Scan(&answer))
 	_, err = pool.Exec(ctx, `INSERT INTO needs (campaign_id, patient_id, category, priority, answer_id, detail)
-		VALUES ($1, $2, 'clinical-urgent', 'urgent', $3, 'answered emergency to symptoms')`, u.campaign, u.patient, answer)
+		VALUES ($1, $2, 'clinical-urgent', 'urgent', $3, 'pressed emergency to symptoms on a call')`, u.campaign, u.patient, answer)
 	must(err)
 	for {
 		n, err := s.svc.Intake(ctx)
