@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -57,14 +55,8 @@ type liveSite struct {
 
 func newLiveSite(t *testing.T) *liveSite {
 	t.Helper()
-	testdb.Reset(t)
-	st := testdb.Store(t)
+	st, r, logger := freshSite(t)
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := escalation.ParseRouting("test", []byte(routingYAML), os.LookupEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
 	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger})
 	if _, err := templateadmin.Seed(ctx, st); err != nil { // the shipped texts
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -54,14 +53,8 @@ var cohortPatients = [][5]string{
 
 func newCampaignSite(t *testing.T, opts ...func(*console.Options)) *campaignSite {
 	t.Helper()
-	testdb.Reset(t)
-	st := testdb.Store(t)
+	st, r, logger := freshSite(t)
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r, err := escalation.ParseRouting("test", []byte(routingYAML), os.LookupEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
 	svc := escalation.New(escalation.Options{Store: st, Routing: r, Logger: logger})
 	eng := outreach.New(outreach.Options{Store: st, Logger: logger, Voice: true})
 	o := console.Options{Service: svc, Store: st, SessionKey: strings.Repeat("k", 32), Logger: logger,

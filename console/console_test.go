@@ -61,16 +61,23 @@ type site struct {
 	sandbox *sandbox.Server
 }
 
-func newSite(t *testing.T, opts ...func(*console.Options)) *site {
+// freshSite empties the package's database and returns its store, the
+// test routing and a logger that writes nowhere: what every test site
+// starts from.
+func freshSite(t *testing.T) (*store.Store, *escalation.Routing, *slog.Logger) {
 	t.Helper()
 	testdb.Reset(t)
-	st := testdb.Store(t)
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r, err := escalation.ParseRouting("test", []byte(routingYAML), os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return testdb.Store(t), r, slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func newSite(t *testing.T, opts ...func(*console.Options)) *site {
+	t.Helper()
+	st, r, logger := freshSite(t)
+	ctx := context.Background()
 	// Texts sent from the console reach the Twilio sandbox.
 	sb, err := sandbox.New(sandbox.Config{AccountSID: config.SandboxAccountSID, AuthToken: config.SandboxAuthToken,
 		CallbackDelay: 2 * time.Millisecond, ReplyDelay: 5 * time.Millisecond, Logger: logger})
